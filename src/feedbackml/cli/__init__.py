@@ -1,0 +1,27 @@
+"""The ``feedbackml`` command: a thin layer that parses arguments, calls library functions and prints."""
+
+from __future__ import annotations
+
+import typer
+
+from feedbackml import __version__
+from feedbackml.cli.data import data_app
+
+app = typer.Typer(
+    name="feedbackml",
+    help="Collaboration barriers and sentiment in Chinese employee feedback.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+
+
+@app.command()
+def version() -> None:
+    """Print the feedbackml version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Labelled data: the record schema, validation, splitting and annotator agreement."""

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedbackml.data.records import Columns, load_labelled, parse_barriers, parse_record
+from feedbackml.io import InputError, Row
+from tests.conftest import SAMPLE_RECORDS, write_csv
+
+
+def _row(**data: object) -> Row:
+    return Row("f.jsonl", 7, dict(data))
+
+
+def test_parse_valid_record_orders_barriers() -> None:
+    record, problems = parse_record(
+        _row(id="a", text="文本", barriers=["role_misalignment", "subjective"], sentiment="negative"), Columns()
+    )
+    assert problems == []
+    assert record is not None
+    assert record.barriers == ("subjective", "role_misalignment")
+    assert record.where == "f.jsonl:7"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"text": "x", "barriers": [], "sentiment": "neutral"}, "field 'id' is missing"),
+        ({"id": "a", "text": "  ", "barriers": [], "sentiment": "neutral"}, "field 'text' is empty"),
+        ({"id": "a", "text": 5, "barriers": [], "sentiment": "neutral"}, "field 'text' holds a int"),
+        ({"id": "a", "text": "x", "barriers": ["subjectiv"], "sentiment": "neutral"}, "unknown label 'subjectiv'"),
+        ({"id": "a", "text": "x", "barriers": "objective", "sentiment": "angry"}, "field 'sentiment' is 'angry'"),
+        ({"id": "a", "text": "x", "barriers": 3, "sentiment": "neutral"}, "field 'barriers' holds a int"),
+        ({"id": "a", "text": "x", "sentiment": "neutral"}, "field 'barriers' is missing"),
+    ],
+)
+def test_parse_errors_name_field_and_expectation(data: dict[str, object], message: str) -> None:
+    record, problems = parse_record(_row(**data), Columns())
+    assert record is None
+    assert any(message in p.message and "expected" in p.message for p in problems), problems
+    assert all(str(p).startswith("f.jsonl:7: error: ") for p in problems)
+
+
+def test_messages_never_contain_the_text() -> None:
+    comment = "这是一条绝对不能出现在错误信息里的评论"
+    _, problems = parse_record(_row(id="a", text=comment, barriers=["nope"], sentiment="bad"), Columns())
+    assert problems and all(comment not in str(p) for p in problems)
+
+
+def test_flat_barriers() -> None:
+    assert parse_barriers("objective|subjective", "b") == (("subjective", "objective"), None)
+    assert parse_barriers("", "b") == ((), None)
+    labels, error = parse_barriers("objective|objective", "b")
+    assert labels is None and error and "twice" in error
+
+
+def test_csv_with_mapped_columns(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("编号,评论内容,障碍,情感\n1,审批太慢,objective,negative\n", encoding="utf-8")
+    columns = Columns(id="编号", text="评论内容", barriers="障碍", sentiment="情感")
+    (record,) = load_labelled([path], columns)
+    assert (record.id, record.text, record.barriers, record.sentiment) == ("1", "审批太慢", ("objective",), "negative")
+
+
+def test_missing_column_is_named(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "c.csv", SAMPLE_RECORDS)
+    with pytest.raises(InputError, match=r"missing column '评论内容'.*--text-col.*'id', 'text'"):
+        load_labelled([path], Columns(text="评论内容"))
+
+
+def test_roundtrip_to_json(jsonl_file) -> None:  # type: ignore[no-untyped-def]
+    records = load_labelled([jsonl_file()])
+    assert [record.to_json() for record in records] == SAMPLE_RECORDS

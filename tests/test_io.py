@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from feedbackml.io import InputError, atomic_path, iter_rows, read_header, write_jsonl
+from tests.conftest import SAMPLE_RECORDS, write_csv
+
+
+def test_jsonl_rows_and_problems(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(
+        b'{"id": "a", "text": "ok"}\n\n{"id": "b", "text": \n["not", "an", "object"]\n{"id": "c", "text": "\xff\xfe"}\n'
+    )
+    rows = list(iter_rows(path))
+    assert [row.line for row in rows] == [1, 3, 4, 5]
+    assert rows[0].data == {"id": "a", "text": "ok"}
+    assert "not valid JSON" in (rows[1].problem or "")
+    assert "expected a JSON object" in (rows[2].problem or "")
+    assert "not valid UTF-8" in (rows[3].problem or "")
+
+
+def test_csv_multiline_field_reports_start_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text('id,text\n1,"第一行\n第二行"\n2,短\n', encoding="utf-8")
+    rows = list(iter_rows(path))
+    assert [(row.line, row.data) for row in rows] == [
+        (2, {"id": "1", "text": "第一行\n第二行"}),
+        (4, {"id": "2", "text": "短"}),
+    ]
+
+
+def test_csv_gbk_gets_a_hint(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "gbk.csv", SAMPLE_RECORDS[:2], encoding="gb18030")
+    rows = list(iter_rows(path))
+    assert all(row.data is None and "gb18030" in (row.problem or "") for row in rows)
+    decoded = list(iter_rows(path, encoding="gb18030"))
+    assert decoded[0].data is not None and decoded[0].data["text"] == SAMPLE_RECORDS[0]["text"]
+
+
+def test_csv_ragged_row(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("id,text\n1,a,b\n", encoding="utf-8")
+    (row,) = iter_rows(path)
+    assert row.data is None and "has 3 fields (expected 2" in (row.problem or "")
+
+
+def test_xlsx_with_title_row_and_merged_header(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["2026年员工满意度调查"])
+    sheet.merge_cells("A1:C1")
+    sheet.append(["编号", "部门", "评论内容"])
+    sheet.append([1, "生产部", "审批太慢"])
+    sheet.append([None, None, None])
+    sheet.append([2.0, "IT", "系统老崩"])
+    path = tmp_path / "survey.xlsx"
+    workbook.save(path)
+
+    with pytest.raises(
+        InputError, match=r"survey.xlsx:1: header names 1 column\(s\) but the rows below use 3.*--header-row"
+    ):
+        list(iter_rows(path))
+    rows = list(iter_rows(path, header_row=2))
+    assert [(row.line, row.data) for row in rows] == [
+        (3, {"编号": "1", "部门": "生产部", "评论内容": "审批太慢"}),
+        (5, {"编号": "2", "部门": "IT", "评论内容": "系统老崩"}),
+    ]
+    assert read_header(path, header_row=2) == ["编号", "部门", "评论内容"]
+
+
+def test_parquet_streams_rows(tmp_path: Path) -> None:
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["一", "二"]}), path)
+    rows = list(iter_rows(path))
+    assert [(row.line, row.data) for row in rows] == [(1, {"id": "a", "text": "一"}), (2, {"id": "b", "text": "二"})]
+    assert read_header(path) == ["id", "text"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.txt", b"x", "unsupported file type '.txt'"),
+        ("missing.jsonl", None, "no such file"),
+        ("broken.xlsx", b"not a zip", "not a readable .xlsx"),
+        ("broken.parquet", b"nope", "not a readable Parquet"),
+        ("empty.csv", b"", "is empty"),
+    ],
+)
+def test_unreadable_files_raise_input_error(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as caught:
+        list(iter_rows(path))
+    assert str(caught.value).startswith(str(path))
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    write_jsonl(target, [{"a": 1}])
+
+    def failing():
+        yield {"a": 2}
+        raise RuntimeError("crash mid-write")
+
+    with pytest.raises(RuntimeError):
+        write_jsonl(target, failing())
+    assert target.read_text(encoding="utf-8") == '{"a": 1}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_atomic_path_creates_parent(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "file.txt"
+    with atomic_path(target) as temporary:
+        temporary.write_text("x", encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == "x"
