@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from feedbackml.data.records import Columns
 from feedbackml.io import InputError
-
-T = TypeVar("T")
 
 TextCol = Annotated[str, typer.Option("--text-col", help="Column holding the comment text.")]
 IdCol = Annotated[str, typer.Option("--id-col", help="Column holding the record id.")]
@@ -49,9 +47,3 @@ def user_errors() -> Iterator[None]:
         fail(str(error))
     except ValueError as error:
         fail(str(error))
-
-
-def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with user_errors():
-        return function(*args, **kwargs)
-    raise AssertionError("unreachable")  # pragma: no cover
