@@ -129,8 +129,47 @@ _ID_CARD_CHECK = "10X98765432"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Mainland mobile: 1[3-9] and 9 more digits, optionally +86, with the spaces or dashes people type (3-4-4).
 _MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?![0-9])")
-# An @mention runs to the next space or punctuation; an '@' inside a word (e-mail leftovers) is not one.
-_MENTION = re.compile(r"(?<![A-Za-z0-9._%+-])@[^\s@,.;:!?，。；：！？、()（）\[\]【】\"'“”‘’]{1,20}")
+# An @mention: a Latin handle, or a Chinese name/title. An '@' inside a word (e-mail leftovers) is not one.
+_MENTION = re.compile(r"(?<![A-Za-z0-9._%+-])@(?:([A-Za-z0-9_][A-Za-z0-9_.-]*)|([\u3400-\u9fff]{1,20}))")
+# Chinese has no space after a mention ("@李主任看下"): the mention is the first word plus any title after it.
+_MENTION_TITLES = frozenset(
+    [
+        "总",
+        "总监",
+        "经理",
+        "主任",
+        "主管",
+        "督导",
+        "老师",
+        "老板",
+        "科",
+        "处",
+        "部",
+        "组",
+        "室",
+        "科长",
+        "处长",
+        "部长",
+        "厂长",
+        "店长",
+        "院长",
+        "校长",
+        "组长",
+        "班长",
+        "医生",
+        "护士长",
+        "同学",
+        "同事",
+        "哥",
+        "姐",
+        "工",
+        "助理",
+        "秘书",
+        "老大",
+        "大佬",
+        "领导",
+    ]
+)
 # Default employee-ID rule: an ID written after a label such as 工号 / 员工编号 / employee ID.
 DEFAULT_EMPLOYEE_ID_PATTERN = (
     r"(?:工号|员工号|员工编号|职工号|employee\s*id|emp\s*id|staff\s*id)\s*[:：#]?\s*([A-Za-z]{0,3}\d{4,10})(?![0-9])"
@@ -166,7 +205,7 @@ class Redactor:
         text = _EMAIL.sub(PLACEHOLDERS["email"], text)
         text = _MOBILE.sub(PLACEHOLDERS["mobile"], text)
         text = self._employee_id.sub(self._mask_employee_id, text)  # type: ignore[attr-defined]
-        return _MENTION.sub(PLACEHOLDERS["mention"], text)
+        return _MENTION.sub(_mask_mention, text)
 
     @staticmethod
     def _mask_employee_id(match: re.Match[str]) -> str:
@@ -174,6 +213,19 @@ class Redactor:
             return PLACEHOLDERS["employee_id"]
         whole, start = match.group(), match.start()
         return whole[: match.start(1) - start] + PLACEHOLDERS["employee_id"] + whole[match.end(1) - start :]
+
+
+def _mask_mention(match: re.Match[str]) -> str:
+    if match.group(1) is not None:
+        return PLACEHOLDERS["mention"]
+    run = match.group(2)
+    pieces = words(run)
+    taken = len(pieces[0])
+    for piece in pieces[1:]:
+        if piece not in _MENTION_TITLES:
+            break
+        taken += len(piece)
+    return PLACEHOLDERS["mention"] + run[taken:]
 
 
 _default_redactor = Redactor()
