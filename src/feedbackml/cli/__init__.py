@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from feedbackml import __version__
+from feedbackml.cli.base import base_app
 from feedbackml.cli.data import data_app
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(base_app, name="base")
 
 
 @app.command()
