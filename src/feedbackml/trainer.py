@@ -1,0 +1,326 @@
+"""``train(config)``: fit a model, fix its calibration on dev, and publish the folder atomically.
+
+The CLI only parses arguments and prints; everything a data scientist reruns lives here and is tested directly.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from feedbackml.artifacts import data_fingerprint, publishing, write_manifest
+from feedbackml.baseline import TfidfClassifier
+from feedbackml.config import TrainConfig
+from feedbackml.data.records import LabelledRecord, load_labelled
+from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.metrics import barrier_scores, best_threshold, fit_temperature, sentiment_scores
+from feedbackml.model_card import render_model_card
+from feedbackml.modeling import Calibration, Classifier, EncoderClassifier, build_net
+from feedbackml.text import normalize
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    path: Path
+    dev_metrics: dict[str, Any]
+    seconds: float
+    epochs: int
+
+
+def gold_arrays(records: list[LabelledRecord]) -> tuple[np.ndarray, np.ndarray]:
+    barriers = np.array([[label in r.barriers for label in BARRIERS] for r in records], dtype=bool)
+    sentiments = np.array([SENTIMENTS.index(r.sentiment) for r in records], dtype=int)
+    return barriers, sentiments
+
+
+def score_predictions(
+    gold_barriers: np.ndarray,
+    gold_sentiments: np.ndarray,
+    barrier_probs: np.ndarray,
+    sentiment_probs: np.ndarray,
+    thresholds: np.ndarray,
+) -> dict[str, Any]:
+    return {
+        "barriers": barrier_scores(gold_barriers, barrier_probs >= thresholds),
+        "sentiment": sentiment_scores(gold_sentiments, sentiment_probs.argmax(axis=1)),
+    }
+
+
+def calibrate(
+    model: Classifier, texts: list[str], gold_barriers: np.ndarray, gold_sentiments: np.ndarray, config: TrainConfig
+) -> dict[str, Any]:
+    """Fix thresholds, temperature and the abstain rule on dev; returns the dev metrics after calibration."""
+    barrier_probs, sentiment_raw, _ = model.probabilities(texts, calibrated=False)
+    settings = config.calibration
+    thresholds = {
+        label: best_threshold(barrier_probs[:, column], gold_barriers[:, column]) if settings.tune_thresholds else 0.5
+        for column, label in enumerate(BARRIERS)
+    }
+    temperature = fit_temperature(sentiment_raw, gold_sentiments) if settings.temperature_scaling else 1.0
+    calibration = Calibration(thresholds=thresholds, temperature=temperature)
+    model.calibration = calibration
+    barrier_probs, sentiment_probs, _ = model.probabilities(texts)
+
+    # Abstain: flag the comments nearest a barrier threshold or least sure of their sentiment, half of the
+    # allowed share each, so that about target_coverage of dev is answered without review.
+    flagged_share = (1 - settings.target_coverage) / 2
+    cut = np.array([thresholds[label] for label in BARRIERS])
+    if flagged_share > 0:
+        calibration.barrier_margin = float(np.quantile(np.abs(barrier_probs - cut).min(axis=1), flagged_share))
+        calibration.sentiment_min_confidence = float(np.quantile(sentiment_probs.max(axis=1), flagged_share))
+    review = calibration.needs_review(barrier_probs, sentiment_probs)
+
+    metrics = score_predictions(gold_barriers, gold_sentiments, barrier_probs, sentiment_probs, cut)
+    kept = ~review
+    metrics["abstain"] = {
+        "coverage": float(kept.mean()),
+        "exact_match_answered": float(((barrier_probs[kept] >= cut) == gold_barriers[kept]).all(axis=1).mean())
+        if kept.any()
+        else 0.0,
+        "exact_match_flagged": float(((barrier_probs[review] >= cut) == gold_barriers[review]).all(axis=1).mean())
+        if review.any()
+        else 0.0,
+        "sentiment_accuracy_answered": float((sentiment_probs[kept].argmax(1) == gold_sentiments[kept]).mean())
+        if kept.any()
+        else 0.0,
+        "sentiment_accuracy_flagged": float((sentiment_probs[review].argmax(1) == gold_sentiments[review]).mean())
+        if review.any()
+        else 0.0,
+    }
+    metrics["calibration"] = calibration.to_json()
+    metrics["n"] = len(texts)
+    return metrics
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None) -> TrainResult:
+    """Train the configured model on ``config.data.train``, calibrate on ``config.data.dev``, publish it to
+    ``config.out`` (replacing any folder there only once everything succeeded)."""
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    train_records = load_labelled(config.data.train)
+    dev_records = load_labelled(config.data.dev)
+    train_texts = [normalize(r.text) for r in train_records]
+    dev_texts = [normalize(r.text) for r in dev_records]
+    train_barriers, train_sentiments = gold_arrays(train_records)
+    dev_barriers, dev_sentiments = gold_arrays(dev_records)
+    log(f"training {config.kind} on {len(train_records)} comments, {len(dev_records)} for dev")
+
+    epochs = 0
+    if config.kind == "tfidf":
+        model: Classifier = TfidfClassifier.fit(
+            train_texts, train_barriers, train_sentiments, c=config.tfidf_c, seed=config.seed
+        )
+        base_identity = {"name": "tfidf (jieba words + character 1-3-grams)"}
+    else:
+        model, epochs, base_identity = _train_encoder(
+            config,
+            train_texts,
+            train_barriers,
+            train_sentiments,
+            dev_texts,
+            dev_barriers,
+            dev_sentiments,
+            log=log,
+            progress=progress,
+        )
+
+    dev_metrics = calibrate(model, dev_texts, dev_barriers, dev_sentiments, config)
+    seconds = time.perf_counter() - started
+    model.meta = {
+        "kind": config.kind,
+        "base_model": base_identity,
+        "train_seconds": round(seconds, 1),
+        "epochs": epochs,
+        "train_size": len(train_records),
+        "dev_size": len(dev_records),
+        "config": config.model_dump(mode="json"),
+    }
+    with publishing(config.out) as staging:
+        model.save(staging)
+        (staging / "README.md").write_text(render_model_card(model.meta, dev_metrics), encoding="utf-8")
+        write_manifest(
+            staging,
+            data=data_fingerprint([*config.data.train, *config.data.dev]),
+            metrics={"dev": dev_metrics},
+        )
+    log(
+        f"dev barrier macro-F1 {dev_metrics['barriers']['macro_f1']:.3f}, sentiment macro-F1 "
+        f"{dev_metrics['sentiment']['macro_f1']:.3f}; {seconds:.0f} s; model at {config.out}"
+    )
+    return TrainResult(Path(config.out), dev_metrics, seconds, epochs)
+
+
+# --- encoder fine-tuning -----------------------------------------------------------------------------------
+
+
+def _load_encoder(name: str) -> tuple[Any, Any, str, dict[str, Any]]:
+    """Tokenizer, encoder, the text prefix the encoder expects, and its identity for the model card. ``name``
+    is a local folder or, where the network allows, a hub name; remote code is never run."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    path = Path(name).expanduser()
+    local = path.is_absolute() or name.startswith(".") or path.parent.is_dir()
+    if local and not path.is_dir():
+        hint = " (run 'feedbackml base build' or 'make base')" if path.name == "base" else ""
+        raise ValueError(f"base model folder {name} does not exist{hint}")
+    options = {"local_files_only": local, "trust_remote_code": False}
+    tokenizer = AutoTokenizer.from_pretrained(name, **options)
+    try:
+        encoder = AutoModel.from_pretrained(name, add_pooling_layer=False, use_safetensors=True, **options)
+    except TypeError:  # architectures without a pooler take no such argument
+        encoder = AutoModel.from_pretrained(name, use_safetensors=True, **options)
+    base_info = getattr(AutoConfig.from_pretrained(name, **options), "feedbackml_base", None) or {}
+    prefix = base_info.get("query_prefix", "")
+    identity = {
+        "name": base_info.get("name", name),
+        "path": name,
+        "hidden_size": encoder.config.hidden_size,
+        "layers": encoder.config.num_hidden_layers,
+        "vocab_size": encoder.config.vocab_size,
+    }
+    return tokenizer, encoder, prefix, identity
+
+
+def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Length-bucketed shuffled batches: similar lengths share a batch (little padding), order stays random."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def _train_encoder(
+    config: TrainConfig,
+    train_texts: list[str],
+    train_barriers: np.ndarray,
+    train_sentiments: np.ndarray,
+    dev_texts: list[str],
+    dev_barriers: np.ndarray,
+    dev_sentiments: np.ndarray,
+    *,
+    log: Log,
+    progress: bool | None,
+) -> tuple[EncoderClassifier, int, dict[str, Any]]:
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.set_num_threads(config.threads)
+    tokenizer, encoder, prefix, identity = _load_encoder(config.base_model)
+    if config.freeze_embeddings:
+        encoder.get_input_embeddings().weight.requires_grad_(False)
+    net = build_net(encoder, pooling=config.pooling, dropout=config.dropout)
+    classifier = EncoderClassifier(
+        net, tokenizer, max_length=config.max_length, text_prefix=prefix, batch_size=config.eval_batch_size
+    )
+
+    encoded = tokenizer([prefix + t for t in train_texts], truncation=True, max_length=config.max_length)["input_ids"]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    barrier_targets = torch.tensor(train_barriers, dtype=torch.float32)
+    sentiment_targets = torch.tensor(train_sentiments, dtype=torch.long)
+
+    if config.class_weighting:
+        positives = barrier_targets.sum(0).clamp(min=1)
+        pos_weight = ((len(barrier_targets) - positives) / positives).clamp(0.5, 10.0)
+        counts = torch.bincount(sentiment_targets, minlength=len(SENTIMENTS)).clamp(min=1).float()
+        sentiment_weight = len(sentiment_targets) / (len(SENTIMENTS) * counts)
+    else:
+        pos_weight, sentiment_weight = None, None
+    barrier_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    sentiment_loss = torch.nn.CrossEntropyLoss(weight=sentiment_weight)
+
+    head_params = [*net.barrier_head.parameters(), *net.sentiment_head.parameters()]
+    encoder_params = [p for p in net.encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": config.learning_rate},
+            {"params": head_params, "lr": config.head_learning_rate},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    rng = random.Random(config.seed)
+    steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
+    total_steps = min(steps_per_epoch * config.epochs, config.max_steps or sys.maxsize)
+    warmup = max(1, int(total_steps * config.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup)))
+    )
+    show = sys.stderr.isatty() if progress is None else progress
+
+    best_score, best_state, best_epoch, stale, step = -1.0, None, 0, 0, 0
+    epochs_run = 0
+    for epoch in range(1, config.epochs + 1):
+        net.train()
+        batches = _batches([len(ids) for ids in encoded], config.batch_size, rng)
+        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", disable=not show, leave=False)
+        running = 0.0
+        for batch_number, batch in enumerate(bar, start=1):
+            width = max(len(encoded[i]) for i in batch)
+            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            attention = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                input_ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
+                attention[row, : len(encoded[i])] = 1
+            barrier_logits, sentiment_logits = net(input_ids, attention)
+            loss = barrier_loss(barrier_logits, barrier_targets[batch]) + config.sentiment_loss_weight * (
+                sentiment_loss(sentiment_logits, sentiment_targets[batch])
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            running += loss.item()
+            bar.set_postfix(loss=f"{running / batch_number:.3f}")
+            if step >= total_steps:
+                break
+        epochs_run = epoch
+        net.eval()
+        barrier_probs, sentiment_probs, _ = classifier.probabilities(dev_texts, calibrated=False)
+        scores = score_predictions(dev_barriers, dev_sentiments, barrier_probs, sentiment_probs, np.full(3, 0.5))
+        score = (scores["barriers"]["macro_f1"] + scores["sentiment"]["macro_f1"]) / 2
+        log(
+            f"epoch {epoch}: loss {running / max(1, batch_number):.4f}, dev barrier macro-F1 "
+            f"{scores['barriers']['macro_f1']:.3f}, sentiment macro-F1 {scores['sentiment']['macro_f1']:.3f}"
+        )
+        if score > best_score:
+            best_score, best_epoch, stale = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= config.patience:
+                log(f"no dev improvement for {stale} epochs: stopping, keeping epoch {best_epoch}")
+                break
+        if step >= total_steps:
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    identity["best_epoch"] = best_epoch
+    return classifier, epochs_run, identity

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from feedbackml.cli import app
+from tests.conftest import LABELLED
+
+runner = CliRunner()
+
+
+def test_train_predict_evaluate_compare_roundtrip(tmp_path: Path) -> None:
+    model = tmp_path / "tfidf"
+    result = runner.invoke(app, ["train", "--config", "training/tfidf.yaml", "--out", str(model)])
+    assert result.exit_code == 0, result.output
+    assert (model / "manifest.json").is_file() and "model written to" in result.output
+
+    result = runner.invoke(app, ["predict", "--model", str(model), "--json", "采购部总说与我无关", "谢谢IT"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert len(lines) == 2 and {"barriers", "sentiment", "evidence", "needs_review"} <= set(lines[0])
+
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(model),
+            "--data",
+            str(LABELLED / "test.jsonl"),
+            "--out",
+            str(tmp_path / "eval"),
+            "--resamples",
+            "100",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "eval" / "report.json").read_text(encoding="utf-8"))["n"] > 0
+
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--model",
+            str(model),
+            "--model",
+            str(model),
+            "--data",
+            str(LABELLED / "dev.jsonl"),
+            "--resamples",
+            "100",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "barriers.macro_f1" in result.output
+
+
+def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "epochs=0"])
+    assert result.exit_code == 1 and "epochs" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["predict", "--model", str(tmp_path / "none"), "x"])
+    assert result.exit_code == 1 and "no such model folder" in result.output
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{", encoding="utf-8")
+    result = runner.invoke(app, ["predict", "--model", str(broken), "x"])
+    assert result.exit_code == 1 and "not valid JSON" in result.output

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from feedbackml.artifacts import ModelFolderError
+from feedbackml.config import TrainConfig
+from feedbackml.modeling import Calibration, Prediction, load_model, split_to_fit
+from feedbackml.trainer import train
+from tests.conftest import LABELLED
+
+
+def _subset(tmp_path: Path, name: str, n: int) -> Path:
+    lines = (LABELLED / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()[:n]
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny encoder classifier trained for a few steps on a corpus subset."""
+    tmp = tmp_path_factory.mktemp("tiny-model")
+    config = TrainConfig(
+        base_model=str(tiny_base),
+        out=tmp / "model",
+        epochs=1,
+        max_steps=6,
+        batch_size=8,
+        max_length=48,
+        data={"train": [_subset(tmp, "train", 96)], "dev": [_subset(tmp, "dev", 48)]},
+        threads=1,
+    )
+    return train(config, log=lambda _: None, progress=False).path
+
+
+def test_split_to_fit_respects_limit_and_keeps_text() -> None:
+    text = "第一句话很长很长。第二句也不短！第三句,有逗号,还有更多内容" * 3
+    pieces = split_to_fit(text, lambda piece: len(piece) <= 20)
+    assert "".join(pieces) == text
+    assert all(len(piece) <= 20 for piece in pieces)
+    assert split_to_fit("短", lambda piece: len(piece) <= 20) == ["短"]
+
+
+def test_predict_same_arity_and_valid_output(tiny_model: Path) -> None:
+    model = load_model(tiny_model)
+    single = model.predict("采购部推说与我无关")
+    assert isinstance(single, Prediction)
+    batch = model.predict(["审批太慢", "谢谢IT", "流程没写清楚谁负责"])
+    assert isinstance(batch, list) and len(batch) == 3
+    for prediction in [single, *batch]:
+        assert set(prediction.barrier_probs) == {"subjective", "objective", "role_misalignment"}
+        assert abs(sum(prediction.sentiment_probs.values()) - 1) < 1e-3
+        assert prediction.sentiment in prediction.sentiment_probs
+        json.dumps(prediction.to_json(), ensure_ascii=False)
+    assert model.predict([]) == []
+
+
+def test_order_is_restored_after_length_sorting(tiny_model: Path) -> None:
+    model = load_model(tiny_model)
+    texts = ["很长的一条评论" * 6, "短", "中等长度的评论文本"]
+    together = model.predict(texts)
+    alone = [model.predict(text) for text in texts]
+    for a, b in zip(together, alone, strict=True):
+        assert a.barrier_probs == pytest.approx(b.barrier_probs, abs=1e-3)
+
+
+def test_long_text_is_split_not_truncated(tiny_model: Path) -> None:
+    model = load_model(tiny_model)
+    long_text = "采购部门总是推说与我无关,流程也没有写清楚。" * 12
+    prediction = model.predict(long_text)
+    assert prediction.split
+    assert not model.predict("短评论").split
+
+
+def test_evidence_offsets_point_into_the_input(tiny_model: Path) -> None:
+    model = load_model(tiny_model)
+    model.calibration = Calibration(thresholds=dict.fromkeys(("subjective", "objective", "role_misalignment"), 0.0))
+    text = "  采购部  总是推诿扯皮,ＩＴ系统也不通!"
+    prediction = model.predict(text, evidence=True)
+    assert prediction.evidence, "occlusion found no evidence at all"
+    for item in prediction.evidence:
+        assert text[item.start : item.end] == item.word
+        assert item.weight > 0
+        assert item.label in (*prediction.barriers, prediction.sentiment)
+
+
+def test_tampered_or_unlisted_files_are_refused(tiny_model: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model, copy)
+    load_model(copy)
+    (copy / "extra.bin").write_bytes(b"\x80\x04pickle")
+    with pytest.raises(ModelFolderError, match="not in the manifest"):
+        load_model(copy)
+    (copy / "extra.bin").unlink()
+    heads = copy / "heads.safetensors"
+    heads.write_bytes(heads.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(ModelFolderError, match="does not match its sha256"):
+        load_model(copy)
+    with pytest.raises(ModelFolderError, match="no such model folder"):
+        load_model(tmp_path / "nowhere")
+
+
+def test_calibration_needs_review() -> None:
+    calibration = Calibration(barrier_margin=0.1, sentiment_min_confidence=0.6)
+    barrier = np.array([[0.9, 0.1, 0.1], [0.55, 0.1, 0.1], [0.9, 0.1, 0.1]])
+    sentiment = np.array([[0.8, 0.1, 0.1], [0.8, 0.1, 0.1], [0.4, 0.3, 0.3]])
+    assert calibration.needs_review(barrier, sentiment).tolist() == [False, True, True]
