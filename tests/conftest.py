@@ -88,6 +88,14 @@ REPO = Path(__file__).resolve().parents[1]
 LABELLED = REPO / "data" / "labelled"
 
 
+def corpus_subset(folder: Path, split: str, n: int) -> Path:
+    """The first n records of a corpus split, written to folder/<split>.jsonl (fast training data)."""
+    lines = (LABELLED / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()[:n]
+    path = folder / f"{split}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide BERT with a character tokenizer built from the corpus: a real Hugging Face folder,

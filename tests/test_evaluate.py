@@ -35,6 +35,11 @@ def test_evaluate_writes_reports(tfidf_pair: tuple[Path, Path], tmp_path: Path) 
     assert {"macro_f1", "accuracy", "confusion"} <= set(saved["sentiment"])
     assert {"length", "source"} <= set(saved["slices"])
     assert 0 <= saved["calibration"]["sentiment"]["ece"] <= 1
+    # probabilities of a trained model are roughly calibrated; a mis-wired ECE (decision correctness vs p) is ~0.5
+    assert saved["calibration"]["barriers"]["ece"] < 0.2
+    assert list(saved["slices"]["length"]) == [
+        b for b in ("<15", "15-59", "60-149", "150+") if b in saved["slices"]["length"]
+    ]
     markdown = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
     assert "barrier macro-F1" in markdown and "metrics.png" in markdown
     assert (tmp_path / "eval" / "metrics.png").stat().st_size > 1000

@@ -10,14 +10,7 @@ from feedbackml.artifacts import ModelFolderError
 from feedbackml.config import TrainConfig
 from feedbackml.modeling import Calibration, Prediction, load_model, split_to_fit
 from feedbackml.trainer import train
-from tests.conftest import LABELLED
-
-
-def _subset(tmp_path: Path, name: str, n: int) -> Path:
-    lines = (LABELLED / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()[:n]
-    path = tmp_path / f"{name}.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+from tests.conftest import corpus_subset
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +24,7 @@ def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         max_steps=6,
         batch_size=8,
         max_length=48,
-        data={"train": [_subset(tmp, "train", 96)], "dev": [_subset(tmp, "dev", 48)]},
+        data={"train": [corpus_subset(tmp, "train", 96)], "dev": [corpus_subset(tmp, "dev", 48)]},
         threads=1,
     )
     return train(config, log=lambda _: None, progress=False).path
@@ -104,6 +97,20 @@ def test_tampered_or_unlisted_files_are_refused(tiny_model: Path, tmp_path: Path
         load_model(copy)
     with pytest.raises(ModelFolderError, match="no such model folder"):
         load_model(tmp_path / "nowhere")
+
+
+def test_encoder_folder_carries_its_baseline(tiny_model: Path, tmp_path: Path) -> None:
+    from feedbackml.data.records import load_labelled
+    from feedbackml.evaluate import evaluate
+    from feedbackml.modeling import load_baseline
+
+    baseline = load_baseline(tiny_model)
+    assert baseline is not None and baseline.kind == "tfidf"
+    records = load_labelled([corpus_subset(tmp_path, "test", 60)])
+    report = evaluate(load_model(tiny_model), records, tmp_path / "eval", resamples=100, baseline=baseline)
+    row = report["versus_baseline"]["barriers.macro_f1"]
+    assert set(row) == {"a", "b", "difference", "p_value"}
+    assert "Beside the TF-IDF baseline" in (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
 
 
 def test_calibration_needs_review() -> None:

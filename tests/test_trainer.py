@@ -9,18 +9,11 @@ from feedbackml.artifacts import publishing
 from feedbackml.config import TrainConfig
 from feedbackml.modeling import load_model
 from feedbackml.trainer import train
-from tests.conftest import LABELLED
-
-
-def _subset(tmp_path: Path, name: str, n: int) -> Path:
-    lines = (LABELLED / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()[:n]
-    path = tmp_path / f"{name}.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+from tests.conftest import corpus_subset
 
 
 def test_training_is_seeded_and_reproducible(tiny_base: Path, tmp_path: Path) -> None:
-    data = {"train": [_subset(tmp_path, "train", 64)], "dev": [_subset(tmp_path, "dev", 32)]}
+    data = {"train": [corpus_subset(tmp_path, "train", 64)], "dev": [corpus_subset(tmp_path, "dev", 32)]}
     common = {
         "base_model": str(tiny_base),
         "epochs": 1,
@@ -38,6 +31,7 @@ def test_training_is_seeded_and_reproducible(tiny_base: Path, tmp_path: Path) ->
     assert set(manifest["data"]) == {str(p) for p in data["train"] + data["dev"]}
     assert {"torch", "transformers", "python"} <= set(manifest["versions"])
     assert (first.path / "README.md").read_text(encoding="utf-8").startswith("# feedbackml model card")
+    assert "baseline_dev" in manifest["metrics"] and "baseline/weights.safetensors" in manifest["files"]
 
 
 def test_failed_training_leaves_the_old_model(tiny_base: Path, tmp_path: Path) -> None:
@@ -47,9 +41,9 @@ def test_failed_training_leaves_the_old_model(tiny_base: Path, tmp_path: Path) -
     bad = TrainConfig(
         base_model=str(tmp_path / "no-such-base"),
         out=out,
-        data={"train": [_subset(tmp_path, "train", 8)], "dev": [_subset(tmp_path, "dev", 8)]},
+        data={"train": [corpus_subset(tmp_path, "train", 64)], "dev": [corpus_subset(tmp_path, "dev", 32)]},
     )
-    with pytest.raises(ValueError, match="base model folder .* does not exist"):
+    with pytest.raises(ValueError, match=r"base model folder .* does not exist"):
         train(bad, log=lambda _: None, progress=False)
     assert (out / "keep.txt").read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dev.jsonl", "model", "train.jsonl"]
@@ -79,10 +73,38 @@ def test_real_encoder_builds_and_trains_a_few_steps(tmp_path: Path) -> None:
         max_steps=3,
         batch_size=8,
         max_length=64,
-        data={"train": [_subset(tmp_path, "train", 48)], "dev": [_subset(tmp_path, "dev", 48)]},
+        data={"train": [corpus_subset(tmp_path, "train", 48)], "dev": [corpus_subset(tmp_path, "dev", 48)]},
     )
     result = train(config, log=lambda _: None, progress=False)
     model = load_model(result.path)
     prediction = model.predict("采购部门总是推诿扯皮,流程也没写清楚", evidence=True)
     assert set(prediction.barrier_probs) == {"subjective", "objective", "role_misalignment"}
     assert json.loads((result.path / "config.json").read_text(encoding="utf-8"))["text_prefix"] == "query: "
+
+
+def test_frozen_layers_do_not_change(tiny_base: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    config = TrainConfig(
+        base_model=str(tiny_base),
+        out=tmp_path / "m",
+        epochs=1,
+        max_steps=3,
+        batch_size=8,
+        max_length=48,
+        threads=1,
+        freeze_layers=1,
+        learning_rate=1e-2,
+        data={"train": [corpus_subset(tmp_path, "train", 32)], "dev": [corpus_subset(tmp_path, "dev", 16)]},
+    )
+    result = train(config, log=lambda _: None, progress=False)
+    before = load_file(str(tiny_base / "model.safetensors"))
+    after = load_file(str(result.path / "encoder" / "model.safetensors"))
+
+    def weight(state: dict, layer: int):  # type: ignore[no-untyped-def,type-arg]
+        return next(v for k, v in state.items() if k.endswith(f"layer.{layer}.attention.self.query.weight"))
+
+    assert (weight(before, 0) == weight(after, 0)).all()
+    assert not (weight(before, 1) == weight(after, 1)).all()
+    with pytest.raises(ValueError, match="no such stack of layers"):
+        train(config.model_copy(update={"freeze_layers": 5}), log=lambda _: None, progress=False)

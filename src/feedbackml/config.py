@@ -52,6 +52,7 @@ class TrainConfig(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     freeze_embeddings: bool = True
+    freeze_layers: int = Field(0, ge=0, description="bottom encoder layers kept frozen (faster, less memory)")
     class_weighting: bool = True
     sentiment_loss_weight: float = Field(1.0, gt=0)
     patience: int = Field(2, ge=1, description="epochs without dev improvement before stopping")

@@ -145,7 +145,8 @@ def _iter_jsonl(path: str | os.PathLike[str]) -> Iterator[Row]:
                     name,
                     line_number,
                     None,
-                    f"is not valid JSON: {error.msg} at column {error.colno} (expected one JSON object per line)",
+                    f"is not valid JSON: {error.msg.removesuffix(' at')} at column {error.colno} "
+                    "(expected one JSON object per line)",
                 )
                 continue
             if not isinstance(value, dict):

@@ -7,7 +7,7 @@ from typing import Any
 from feedbackml.labels import BARRIERS, SENTIMENTS
 
 
-def render_model_card(meta: dict[str, Any], dev: dict[str, Any]) -> str:
+def render_model_card(meta: dict[str, Any], dev: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
     config = meta.get("config", {})
     base = meta.get("base_model", {})
     barriers, sentiment, calibration = dev["barriers"], dev["sentiment"], dev["calibration"]
@@ -47,6 +47,16 @@ def render_model_card(meta: dict[str, Any], dev: dict[str, Any]) -> str:
         + ", ".join(f"{label} {sentiment['per_label'][label]['f1']:.3f}" for label in SENTIMENTS)
         + ").",
         "",
+        *(
+            [
+                f"The TF-IDF baseline trained on the same data (kept in `baseline/`) reaches barrier macro-F1 "
+                f"{baseline['barriers']['macro_f1']:.3f} and sentiment macro-F1 "
+                f"{baseline['sentiment']['macro_f1']:.3f} on the same dev set.",
+                "",
+            ]
+            if baseline
+            else []
+        ),
         "## Calibration and abstention",
         "",
         f"- Per-label thresholds tuned for F1 on dev (table above); sentiment temperature "

@@ -417,10 +417,28 @@ def write_model_config(
 
 def load_model(folder: str | Path, *, verify: bool = True) -> Classifier:
     """Load any model folder written by ``feedbackml train``, refusing it if the manifest does not match."""
-    from feedbackml.baseline import TfidfClassifier
-
     folder = Path(folder)
     manifest = verify_folder(folder) if verify else {}
+    model = _load_verified(folder)
+    model.meta["version"] = model_version(manifest) if manifest else "unverified"
+    model.meta["manifest"] = {k: manifest.get(k) for k in ("created", "git_commit", "metrics", "data")}
+    return model
+
+
+def load_baseline(folder: str | Path) -> Classifier | None:
+    """The TF-IDF baseline stored beside an encoder model (trained on the same data), if there is one."""
+    folder = Path(folder)
+    if not (folder / "baseline" / MODEL_CONFIG).is_file():
+        return None
+    verify_folder(folder)  # the parent manifest covers the baseline's files too
+    model = _load_verified(folder / "baseline")
+    model.meta["version"] = "baseline"
+    return model
+
+
+def _load_verified(folder: Path) -> Classifier:
+    from feedbackml.baseline import TfidfClassifier
+
     config = read_json(folder / MODEL_CONFIG)
     labels = config.get("labels", {})
     if labels.get("barriers") != list(BARRIERS) or labels.get("sentiments") != list(SENTIMENTS):
@@ -433,7 +451,4 @@ def load_model(folder: str | Path, *, verify: bool = True) -> Classifier:
     kinds: dict[str, type[Classifier]] = {"encoder": EncoderClassifier, "tfidf": TfidfClassifier}
     if config.get("kind") not in kinds:
         raise ModelFolderError(f"{folder}: unknown model kind {config.get('kind')!r} (expected encoder or tfidf)")
-    model = kinds[config["kind"]].load(folder, config)  # type: ignore[attr-defined]
-    model.meta["version"] = model_version(manifest) if manifest else "unverified"
-    model.meta["manifest"] = {k: manifest.get(k) for k in ("created", "git_commit", "metrics", "data")}
-    return model
+    return kinds[config["kind"]].load(folder, config)  # type: ignore[attr-defined,no-any-return]

@@ -27,6 +27,8 @@ from feedbackml.modeling import Calibration, Classifier, EncoderClassifier, buil
 from feedbackml.text import normalize
 
 Log = Callable[[str], None]
+BASELINE_FOLDER = "baseline"
+BASELINE_NAME = "tfidf (jieba words + character 1-3-grams)"
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
     """Train the configured model on ``config.data.train``, calibrate on ``config.data.dev``, publish it to
     ``config.out`` (replacing any folder there only once everything succeeded)."""
     started = time.perf_counter()
+    if config.kind == "encoder":
+        _is_local_base(config.base_model)  # fail before any work when the base is missing
     seed_everything(config.seed)
     train_records = load_labelled(config.data.train)
     dev_records = load_labelled(config.data.dev)
@@ -126,12 +130,15 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
     dev_barriers, dev_sentiments = gold_arrays(dev_records)
     log(f"training {config.kind} on {len(train_records)} comments, {len(dev_records)} for dev")
 
+    # The TF-IDF baseline is fitted on the same data every time, so every model carries its floor with it.
+    baseline = TfidfClassifier.fit(train_texts, train_barriers, train_sentiments, c=config.tfidf_c, seed=config.seed)
+    baseline_dev = calibrate(baseline, dev_texts, dev_barriers, dev_sentiments, config)
+    baseline.meta = {"kind": "tfidf", "base_model": {"name": BASELINE_NAME}, "train_size": len(train_records)}
     epochs = 0
     if config.kind == "tfidf":
-        model: Classifier = TfidfClassifier.fit(
-            train_texts, train_barriers, train_sentiments, c=config.tfidf_c, seed=config.seed
-        )
-        base_identity = {"name": "tfidf (jieba words + character 1-3-grams)"}
+        model: Classifier = baseline
+        base_identity = {"name": BASELINE_NAME}
+        dev_metrics = baseline_dev
     else:
         model, epochs, base_identity = _train_encoder(
             config,
@@ -144,8 +151,7 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
             log=log,
             progress=progress,
         )
-
-    dev_metrics = calibrate(model, dev_texts, dev_barriers, dev_sentiments, config)
+        dev_metrics = calibrate(model, dev_texts, dev_barriers, dev_sentiments, config)
     seconds = time.perf_counter() - started
     model.meta = {
         "kind": config.kind,
@@ -156,14 +162,16 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
         "dev_size": len(dev_records),
         "config": config.model_dump(mode="json"),
     }
+    metrics = {"dev": dev_metrics}
     with publishing(config.out) as staging:
         model.save(staging)
-        (staging / "README.md").write_text(render_model_card(model.meta, dev_metrics), encoding="utf-8")
-        write_manifest(
-            staging,
-            data=data_fingerprint([*config.data.train, *config.data.dev]),
-            metrics={"dev": dev_metrics},
-        )
+        if model is not baseline:
+            (staging / BASELINE_FOLDER).mkdir()
+            baseline.save(staging / BASELINE_FOLDER)
+            metrics["baseline_dev"] = baseline_dev
+        card = render_model_card(model.meta, dev_metrics, None if model is baseline else baseline_dev)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        write_manifest(staging, data=data_fingerprint([*config.data.train, *config.data.dev]), metrics=metrics)
     log(
         f"dev barrier macro-F1 {dev_metrics['barriers']['macro_f1']:.3f}, sentiment macro-F1 "
         f"{dev_metrics['sentiment']['macro_f1']:.3f}; {seconds:.0f} s; model at {config.out}"
@@ -174,17 +182,22 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
 # --- encoder fine-tuning -----------------------------------------------------------------------------------
 
 
-def _load_encoder(name: str) -> tuple[Any, Any, str, dict[str, Any]]:
-    """Tokenizer, encoder, the text prefix the encoder expects, and its identity for the model card. ``name``
-    is a local folder or, where the network allows, a hub name; remote code is never run."""
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-
+def _is_local_base(name: str) -> bool:
+    """A path-like name must be an existing folder; anything else is taken for a hub name."""
     path = Path(name).expanduser()
     local = path.is_absolute() or name.startswith(".") or path.parent.is_dir()
     if local and not path.is_dir():
         hint = " (run 'feedbackml base build' or 'make base')" if path.name == "base" else ""
         raise ValueError(f"base model folder {name} does not exist{hint}")
-    options = {"local_files_only": local, "trust_remote_code": False}
+    return local
+
+
+def _load_encoder(name: str) -> tuple[Any, Any, str, dict[str, Any]]:
+    """Tokenizer, encoder, the text prefix the encoder expects, and its identity for the model card. ``name``
+    is a local folder or, where the network allows, a hub name; remote code is never run."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    options = {"local_files_only": _is_local_base(name), "trust_remote_code": False}
     tokenizer = AutoTokenizer.from_pretrained(name, **options)
     try:
         encoder = AutoModel.from_pretrained(name, add_pooling_layer=False, use_safetensors=True, **options)
@@ -234,6 +247,12 @@ def _train_encoder(
     tokenizer, encoder, prefix, identity = _load_encoder(config.base_model)
     if config.freeze_embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
+    if config.freeze_layers:
+        layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+        if layers is None or config.freeze_layers > len(layers):
+            raise ValueError(f"freeze_layers={config.freeze_layers}: the encoder has no such stack of layers")
+        for layer in layers[: config.freeze_layers]:
+            layer.requires_grad_(False)
     net = build_net(encoder, pooling=config.pooling, dropout=config.dropout)
     classifier = EncoderClassifier(
         net, tokenizer, max_length=config.max_length, text_prefix=prefix, batch_size=config.eval_batch_size

@@ -72,17 +72,25 @@ def evaluate_command(
 ) -> None:
     """Evaluate a model: per-label P/R/F1 with bootstrap intervals, sentiment, calibration, slices, errors."""
     from feedbackml.evaluate import evaluate
+    from feedbackml.modeling import load_baseline
 
     classifier = _load(model, threads)
     with user_errors():
         records = load_labelled([str(p) for p in data])
-        report = evaluate(classifier, records, out, resamples=resamples)
+        report = evaluate(classifier, records, out, resamples=resamples, baseline=load_baseline(model))
     b, s = report["barriers"], report["sentiment"]
     typer.echo(
         f"{report['n']} comments: barrier macro-F1 {b['macro_f1']:.3f} "
         f"[{b['macro_f1_ci95'][0]:.3f}, {b['macro_f1_ci95'][1]:.3f}], sentiment macro-F1 {s['macro_f1']:.3f} "
         f"[{s['macro_f1_ci95'][0]:.3f}, {s['macro_f1_ci95'][1]:.3f}]"
     )
+    if versus := report.get("versus_baseline"):
+        for key in ("barriers.macro_f1", "sentiment.macro_f1"):
+            row = versus[key]
+            typer.echo(
+                f"  vs TF-IDF baseline {key}: {row['a']:.3f} → {row['b']:.3f} ({row['difference']:+.3f}, "
+                f"p={row['p_value']:.3f})"
+            )
     typer.echo(f"report: {out / 'report.md'} and {out / 'report.json'}; errors: {out / 'errors.jsonl'}")
 
 
