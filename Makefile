@@ -24,7 +24,8 @@ install: $(STAMP)
 
 run: install validate base model
 	@echo "base encoder: $(BASE)   default model: $(MODEL)"
-	@echo "try: $(BIN)/feedbackml predict \"采购那边总说与我无关,流程也没人管\""
+	@echo "serving $(MODEL) on http://127.0.0.1:8000 (Ctrl-C stops; see README 'For HR systems')"
+	$(BIN)/feedbackml serve --model $(MODEL) --host 127.0.0.1 --port 8000 $(if $(FEEDBACKML_API_KEYS),,--dev)
 
 model: $(MODEL)/manifest.json
 

@@ -138,3 +138,23 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     BertModel(config, add_pooling_layer=False).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny encoder classifier trained for a few steps on a corpus subset (with its TF-IDF baseline)."""
+    from feedbackml.config import TrainConfig
+    from feedbackml.trainer import train
+
+    tmp = tmp_path_factory.mktemp("tiny-model")
+    config = TrainConfig(
+        base_model=str(tiny_base),
+        out=tmp / "model",
+        epochs=1,
+        max_steps=6,
+        batch_size=8,
+        max_length=48,
+        data={"train": [corpus_subset(tmp, "train", 96)], "dev": [corpus_subset(tmp, "dev", 48)]},
+        threads=1,
+    )
+    return train(config, log=lambda _: None, progress=False).path

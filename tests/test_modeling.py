@@ -7,27 +7,8 @@ import numpy as np
 import pytest
 
 from feedbackml.artifacts import ModelFolderError
-from feedbackml.config import TrainConfig
 from feedbackml.modeling import Calibration, Prediction, load_model, split_to_fit
-from feedbackml.trainer import train
 from tests.conftest import corpus_subset
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny encoder classifier trained for a few steps on a corpus subset."""
-    tmp = tmp_path_factory.mktemp("tiny-model")
-    config = TrainConfig(
-        base_model=str(tiny_base),
-        out=tmp / "model",
-        epochs=1,
-        max_steps=6,
-        batch_size=8,
-        max_length=48,
-        data={"train": [corpus_subset(tmp, "train", 96)], "dev": [corpus_subset(tmp, "dev", 48)]},
-        threads=1,
-    )
-    return train(config, log=lambda _: None, progress=False).path
 
 
 def test_split_to_fit_respects_limit_and_keeps_text() -> None:

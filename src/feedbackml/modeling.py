@@ -180,11 +180,9 @@ class Classifier(ABC):
                 if barrier_probs[index, column] >= self.calibration.thresholds[label]
             )
             sentiment = SENTIMENTS[int(sentiment_probs[index].argmax())]
-            found = (
-                self.evidence(text, barriers, sentiment, barrier_probs[index], sentiment_probs[index])
-                if (evidence)
-                else ()
-            )
+            found: tuple[Evidence, ...] = ()
+            if evidence:
+                found = self.evidence(text, barriers, sentiment, barrier_probs[index], sentiment_probs[index])
             predictions.append(
                 Prediction(
                     barriers=barriers,

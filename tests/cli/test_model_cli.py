@@ -67,3 +67,40 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
     (broken / "manifest.json").write_text("{", encoding="utf-8")
     result = runner.invoke(app, ["predict", "--model", str(broken), "x"])
     assert result.exit_code == 1 and "not valid JSON" in result.output
+
+
+def test_retraining_flow_from_the_readme(tmp_path: Path) -> None:
+    """Append new labelled rows to a copy of the corpus, retrain with one command, compare with the old model."""
+    old = tmp_path / "old"
+    assert runner.invoke(app, ["train", "--config", "training/tfidf.yaml", "--out", str(old)]).exit_code == 0
+    extended = tmp_path / "my_train.jsonl"
+    new_rows = (LABELLED / "dev.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    extended.write_text(
+        (LABELLED / "train.jsonl").read_text(encoding="utf-8") + "\n".join(new_rows) + "\n", encoding="utf-8"
+    )
+    candidate = tmp_path / "candidate"
+    result = runner.invoke(
+        app, ["train", "--config", "training/tfidf.yaml", f"data.train=[{extended}]", "--out", str(candidate)]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((candidate / "manifest.json").read_text(encoding="utf-8"))
+    assert str(extended) in manifest["data"]
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--model",
+            str(old),
+            "--model",
+            str(candidate),
+            "--data",
+            str(LABELLED / "test.jsonl"),
+            "--resamples",
+            "100",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    compared = json.loads(result.output)
+    assert compared["a"]["version"] != compared["b"]["version"]
+    assert {"a", "b", "difference", "p_value"} <= set(compared["metrics"]["barriers.macro_f1"])

@@ -8,6 +8,7 @@ from feedbackml import __version__
 from feedbackml.cli.base import base_app
 from feedbackml.cli.data import data_app
 from feedbackml.cli.model import compare_command, evaluate_command, predict_command, train_command
+from feedbackml.cli.serve import serve_command
 
 app = typer.Typer(
     name="feedbackml",
@@ -22,6 +23,7 @@ app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("compare")(compare_command)
 app.command("predict")(predict_command)
+app.command("serve")(serve_command)
 
 
 @app.command()

@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 
 from feedbackml.artifacts import ModelFolderError
-from feedbackml.cli.common import fail, user_errors
+from feedbackml.cli.common import (
+    BarriersCol,
+    Encoding,
+    IdCol,
+    SentimentCol,
+    Sheet,
+    TextCol,
+    fail,
+    make_columns,
+    read_options,
+    user_errors,
+)
 from feedbackml.config import ConfigError, load_config
 from feedbackml.data.records import load_labelled
 from feedbackml.labels import BARRIER_NAMES_ZH, SENTIMENT_NAMES_ZH
@@ -69,6 +80,12 @@ def evaluate_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for report.json, report.md, charts, errors.")],
     resamples: Annotated[int, typer.Option("--resamples", min=100, help="Bootstrap resamples.")] = 1000,
     threads: Threads = None,
+    text_col: TextCol = "text",
+    id_col: IdCol = "id",
+    barriers_col: BarriersCol = "barriers",
+    sentiment_col: SentimentCol = "sentiment",
+    encoding: Encoding = "utf-8",
+    sheet: Sheet = None,
 ) -> None:
     """Evaluate a model: per-label P/R/F1 with bootstrap intervals, sentiment, calibration, slices, errors."""
     from feedbackml.evaluate import evaluate
@@ -76,7 +93,8 @@ def evaluate_command(
 
     classifier = _load(model, threads)
     with user_errors():
-        records = load_labelled([str(p) for p in data])
+        columns = make_columns(text_col, id_col, barriers_col, sentiment_col, "source", "department")
+        records = load_labelled([str(p) for p in data], columns, **read_options(encoding, sheet, 1))
         report = evaluate(classifier, records, out, resamples=resamples, baseline=load_baseline(model))
     b, s = report["barriers"], report["sentiment"]
     typer.echo(
@@ -100,6 +118,12 @@ def compare_command(
     resamples: Annotated[int, typer.Option("--resamples", min=100)] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     threads: Threads = None,
+    text_col: TextCol = "text",
+    id_col: IdCol = "id",
+    barriers_col: BarriersCol = "barriers",
+    sentiment_col: SentimentCol = "sentiment",
+    encoding: Encoding = "utf-8",
+    sheet: Sheet = None,
 ) -> None:
     """Compare two models on the same comments, with paired-bootstrap p-values (is B better than A?)."""
     from feedbackml.evaluate import compare, format_comparison
@@ -108,7 +132,8 @@ def compare_command(
         fail("give exactly two models: --model A --model B")
     first, second = _load(models[0], threads), _load(models[1], threads)
     with user_errors():
-        records = load_labelled([str(p) for p in data])
+        columns = make_columns(text_col, id_col, barriers_col, sentiment_col, "source", "department")
+        records = load_labelled([str(p) for p in data], columns, **read_options(encoding, sheet, 1))
         result = compare(first, second, records, resamples=resamples)
     typer.echo(json.dumps(result, indent=1) if as_json else format_comparison(result))
 

@@ -1,0 +1,115 @@
+"""Request and response bodies of the classify service; they also make the OpenAPI document at /docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from feedbackml.modeling import Prediction
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200, description="Your identifier, echoed back.")
+    text: str = Field(description="The comment. Empty, control-character or over-long texts get an in-place error.")
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    evidence: bool | None = Field(None, description="Return the words behind each label (slower). Default: server's.")
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"id": "c1", "text": "采购那边总说与我无关,流程也没写清楚谁负责"},
+                        {"id": "c2", "text": "谢谢IT同事周末加班帮我们恢复系统!"},
+                    ],
+                    "options": {"evidence": True},
+                }
+            ]
+        },
+    )
+
+    items: list[Item] = Field(min_length=1, description="Comments to classify (at most FEEDBACKML_MAX_ITEMS).")
+    options: Options = Field(default_factory=Options)
+
+
+class ErrorBody(BaseModel):
+    error_type: str
+    message: str
+    index: int | None = Field(None, description="The item the error is about, if any.")
+    request_id: str
+
+
+class BarrierResult(BaseModel):
+    labels: list[str] = Field(description="Barriers over their thresholds.")
+    probabilities: dict[str, float] = Field(description="Probability of each of the three barriers.")
+
+
+class SentimentResult(BaseModel):
+    label: str
+    probabilities: dict[str, float]
+
+
+class EvidenceSpan(BaseModel):
+    word: str
+    start: int
+    end: int
+    label: str
+    weight: float
+
+
+class ItemResult(BaseModel):
+    id: str
+    barriers: BarrierResult
+    sentiment: SentimentResult
+    needs_review: bool
+    evidence: list[EvidenceSpan]
+    truncated: bool = Field(description="The text was cut to FEEDBACKML_MAX_CHARS before scoring.")
+    split: bool = Field(description="The text was longer than the encoder's window and scored by sentences.")
+
+    @classmethod
+    def from_prediction(cls, item_id: str, prediction: Prediction, truncated: bool) -> ItemResult:
+        return cls(
+            id=item_id,
+            barriers=BarrierResult(labels=list(prediction.barriers), probabilities=prediction.barrier_probs),
+            sentiment=SentimentResult(label=prediction.sentiment, probabilities=prediction.sentiment_probs),
+            needs_review=prediction.needs_review,
+            evidence=[EvidenceSpan(**vars(item)) for item in prediction.evidence],
+            truncated=truncated,
+            split=prediction.split,
+        )
+
+
+class ItemError(BaseModel):
+    id: str
+    error: dict[str, Any] = Field(description="error_type, message and index of this item; the others still ran.")
+
+
+class ClassifyResponse(BaseModel):
+    model_version: str
+    results: list[ItemResult | ItemError]
+
+
+class ModelInfo(BaseModel):
+    model_version: str
+    kind: str
+    labels: dict[str, list[str]]
+    thresholds: dict[str, float]
+    temperature: float
+    base_model: dict[str, Any]
+    metrics: dict[str, Any]
+    created: str | None
+
+
+class ReloadResponse(BaseModel):
+    previous_version: str
+    model_version: str

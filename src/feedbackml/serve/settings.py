@@ -1,0 +1,59 @@
+"""Every serving limit is a setting with an environment variable (``FEEDBACKML_<NAME>``) and a default here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_keys(value: object) -> object:
+    if isinstance(value, str):
+        return [SecretStr(part.strip()) for part in value.split(",") if part.strip()]
+    return value
+
+
+class ServeSettings(BaseSettings):
+    """Configuration of ``feedbackml serve``; read from the environment, overridable in code and tests."""
+
+    model_config = SettingsConfigDict(env_prefix="FEEDBACKML_", extra="forbid")
+
+    model_dir: Path = Field(Path("models/default"), description="Local model folder; reloads read only this path.")
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Comma-separated bearer keys for /v1/classify (several allow rotation)."
+    )
+    admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Comma-separated bearer keys for /v1/admin/*."
+    )
+    dev_mode: bool = Field(False, description="Allow starting without API keys (local development only).")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger request bodies get 413 before parsing.")
+    max_items: int = Field(64, ge=1, description="Items per classify request; more gets 422 too_many_items.")
+    max_chars: int = Field(2000, ge=1, description="Characters per item; longer items get an in-place error.")
+    truncate_long_text: bool = Field(
+        False, description="Cut items longer than max_chars and flag them truncated instead of refusing them."
+    )
+    max_in_flight: int = Field(32, ge=1, description="Concurrent classify requests; more get 429 at once.")
+    retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 429.")
+    request_timeout_s: float = Field(10.0, gt=0, description="A classify request not done by then gets 504.")
+    batch_max_size: int = Field(32, ge=1, description="Comments the model scores in one batch across callers.")
+    batch_max_wait_ms: float = Field(5.0, ge=0, description="How long the batcher waits to fill a batch.")
+    evidence_default: bool = Field(False, description="Whether items get evidence when options.evidence is unset.")
+    threads: int = Field(1, ge=1, description="torch threads of the one inference worker.")
+
+    @field_validator("api_keys", "admin_keys", mode="before")
+    @classmethod
+    def _keys_from_csv(cls, value: object) -> object:
+        return _split_keys(value)
+
+    def check_startable(self) -> None:
+        """Refuse to serve without keys unless development mode says so explicitly."""
+        if not self.api_keys and not self.dev_mode:
+            raise ValueError(
+                "no API key configured: set FEEDBACKML_API_KEYS (comma-separated) or, for local development only, "
+                "FEEDBACKML_DEV_MODE=true"
+            )

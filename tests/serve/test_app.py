@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from feedbackml.modeling import load_model
+from feedbackml.serve import ServeSettings, create_app
+
+KEY, OTHER_KEY, ADMIN = "key-one", "key-two", "admin-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+COMMENT_TEXT = "这条评论的原文绝对不能出现在任何错误响应里"
+
+
+def _settings(model_dir: Path, **overrides: object) -> ServeSettings:
+    return ServeSettings(model_dir=model_dir, api_keys=f"{KEY},{OTHER_KEY}", admin_keys=ADMIN, **overrides)
+
+
+@pytest.fixture
+def served(tiny_model: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
+    model_dir = tmp_path / "serving"
+    shutil.copytree(tiny_model, model_dir)
+    app = create_app(_settings(model_dir, max_items=4, max_body_bytes=4096, max_chars=300))
+    with TestClient(app) as client:
+        yield client, model_dir
+
+
+def _documented(client: TestClient, path: str, method: str = "post") -> set[int]:
+    return {int(code) for code in client.get("/openapi.json").json()["paths"][path][method]["responses"]}
+
+
+def test_classify_two_items(served: tuple[TestClient, Path]) -> None:
+    client, _ = served
+    body = {
+        "items": [{"id": "a", "text": "采购部总说与我无关"}, {"id": "b", "text": "谢谢IT"}],
+        "options": {"evidence": True},
+    }
+    response = client.post("/v1/classify", json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert [r["id"] for r in data["results"]] == ["a", "b"]
+    assert data["model_version"] == client.get("/readyz").json()["model_version"]
+    first = data["results"][0]
+    assert set(first["barriers"]["probabilities"]) == {"subjective", "objective", "role_misalignment"}
+    assert first["sentiment"]["label"] in first["sentiment"]["probabilities"]
+    assert {"needs_review", "evidence", "truncated", "split"} <= set(first)
+    assert response.headers["X-Request-ID"]
+
+
+def test_bad_items_are_reported_in_place(served: tuple[TestClient, Path]) -> None:
+    client, _ = served
+    items = [
+        {"id": "ok", "text": "流程太慢"},
+        {"id": "empty", "text": "   "},
+        {"id": "ctrl", "text": COMMENT_TEXT + "\x00\x07"},
+        {"id": "long", "text": COMMENT_TEXT * 20},
+    ]
+    response = client.post("/v1/classify", json={"items": items}, headers=AUTH)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert "barriers" in results[0]
+    assert [r["error"]["error_type"] for r in results[1:]] == ["empty_text", "control_characters", "text_too_long"]
+    assert [r["error"]["index"] for r in results[1:]] == [1, 2, 3]
+    assert COMMENT_TEXT not in response.text
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "error_type"),
+    [
+        (json.dumps({"items": [{"id": str(i), "text": "x"} for i in range(5)]}), {}, 422, "too_many_items"),
+        ("{not json", {}, 400, "malformed_request"),
+        (b'{"items": [{"id": "a", "text": "\xff\xfe' + COMMENT_TEXT.encode() + b'"}]}', {}, 400, "malformed_request"),
+        (json.dumps({"items": [{"id": "a", "text": 5}]}), {}, 422, "validation"),
+        (json.dumps({"items": [{"id": "a", "text": COMMENT_TEXT, "extra": 1}]}), {}, 422, "validation"),
+        (json.dumps({"items": [{"id": "a", "text": COMMENT_TEXT * 200}]}), {}, 413, "payload_too_large"),
+        (json.dumps({"items": [{"id": "a", "text": "x"}]}), {"Authorization": "Bearer nope"}, 401, "unauthorized"),
+    ],
+)
+def test_request_errors_have_one_shape_and_no_text(
+    served: tuple[TestClient, Path], content: str | bytes, headers: dict[str, str], status: int, error_type: str
+) -> None:
+    client, _ = served
+    response = client.post(
+        "/v1/classify", content=content, headers={**AUTH, "Content-Type": "application/json", **headers}
+    )
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error_type"] == error_type and body["request_id"] and "message" in body
+    assert COMMENT_TEXT not in response.text
+    assert status in _documented(client, "/v1/classify")
+
+
+def test_wrong_type_error_names_the_item(served: tuple[TestClient, Path]) -> None:
+    client, _ = served
+    response = client.post(
+        "/v1/classify", json={"items": [{"id": "a", "text": "x"}, {"id": "b", "text": 1}]}, headers=AUTH
+    )
+    assert response.status_code == 422 and response.json()["index"] == 1
+
+
+def test_chunked_body_over_limit_is_413(served: tuple[TestClient, Path]) -> None:
+    client, _ = served
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"items": [{"id": "a", "text": "'
+        for _ in range(20):
+            yield ("很长" * 100).encode()
+        yield b'"}]}'
+
+    response = client.post("/v1/classify", content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["error_type"] == "payload_too_large"
+
+
+def test_auth(served: tuple[TestClient, Path]) -> None:
+    client, _ = served
+    body = {"items": [{"id": "a", "text": "审批慢"}]}
+    missing = client.post("/v1/classify", json=body)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
+    assert client.post("/v1/classify", json=body, headers={"Authorization": f"Bearer {OTHER_KEY}"}).status_code == 200
+    assert client.get("/livez").status_code == 200 and client.get("/readyz").status_code == 200  # probes stay open
+    assert client.get("/v1/model").status_code == 401
+    info = client.get("/v1/model", headers=AUTH).json()
+    assert info["labels"]["barriers"] == ["subjective", "objective", "role_misalignment"]
+    assert client.post("/v1/admin/reload", headers=AUTH).status_code == 401  # an API key is not an admin key
+
+
+def test_refuses_to_start_without_keys(tiny_model: Path) -> None:
+    with pytest.raises(ValueError, match="no API key configured"):
+        create_app(ServeSettings(model_dir=tiny_model))
+    create_app(ServeSettings(model_dir=tiny_model, dev_mode=True))
+
+
+def test_metrics_never_contain_text(served: tuple[TestClient, Path]) -> None:
+    client, _ = served
+    client.post("/v1/classify", json={"items": [{"id": "a", "text": COMMENT_TEXT}]}, headers=AUTH)
+    client.post("/v1/classify", json={"items": [{"id": "a", "text": " "}]}, headers=AUTH)
+    text = client.get("/metrics").text
+    assert "feedbackml_requests_total" in text and 'reason="empty_text"' in text
+    assert "feedbackml_batch_size_bucket" in text and "feedbackml_input_chars_bucket" in text
+    assert COMMENT_TEXT not in text
+
+
+def test_reload_good_and_corrupted(served: tuple[TestClient, Path], tiny_base: Path, tmp_path: Path) -> None:
+    from feedbackml.config import TrainConfig
+    from feedbackml.trainer import train
+    from tests.conftest import corpus_subset
+
+    client, model_dir = served
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    before = client.get("/readyz").json()["model_version"]
+
+    # a corrupted folder: the old model keeps serving
+    heads = model_dir / "heads.safetensors"
+    original = heads.read_bytes()
+    heads.write_bytes(original[:-8] + b"\0" * 8)
+    failed = client.post("/v1/admin/reload", headers=admin)
+    assert failed.status_code == 409 and failed.json()["error_type"] == "reload_failed"
+    assert client.get("/readyz").json()["model_version"] == before
+    assert client.post("/v1/classify", json={"items": [{"id": "a", "text": "审批慢"}]}, headers=AUTH).status_code == 200
+
+    # a different good model: the version changes
+    other = train(
+        TrainConfig(
+            base_model=str(tiny_base),
+            out=tmp_path / "other",
+            epochs=1,
+            max_steps=2,
+            seed=99,
+            batch_size=8,
+            max_length=48,
+            threads=1,
+            data={"train": [corpus_subset(tmp_path, "train", 64)], "dev": [corpus_subset(tmp_path, "dev", 32)]},
+        ),
+        log=lambda _: None,
+        progress=False,
+    ).path
+    shutil.rmtree(model_dir)
+    shutil.copytree(other, model_dir)
+    reloaded = client.post("/v1/admin/reload", headers=admin)
+    assert reloaded.status_code == 200, reloaded.text
+    assert reloaded.json()["previous_version"] == before
+    assert reloaded.json()["model_version"] == load_model(model_dir).version != before
+    after = client.post("/v1/classify", json={"items": [{"id": "a", "text": "审批慢"}]}, headers=AUTH)
+    assert after.json()["model_version"] == reloaded.json()["model_version"]
+
+
+class _Slow:
+    """Wraps a model so each batch takes a while: lets a test fill the in-flight limit."""
+
+    def __init__(self, model, delay: float) -> None:  # type: ignore[no-untyped-def]
+        self.model, self.delay = model, delay
+        self.kind, self.meta, self.calibration = model.kind, model.meta, model.calibration
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    def predict(self, texts, evidence=False):  # type: ignore[no-untyped-def]
+        time.sleep(self.delay)
+        return self.model.predict(texts, evidence=evidence)
+
+
+def test_burst_above_in_flight_limit_gets_429_not_5xx(tiny_model: Path) -> None:
+    settings = _settings(tiny_model, max_in_flight=2, batch_max_size=1, batch_max_wait_ms=0)
+    app = create_app(settings, model=_Slow(load_model(tiny_model), 0.2))  # type: ignore[arg-type]
+
+    async def burst() -> list[httpx.Response]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                body = {"items": [{"id": "a", "text": "审批慢"}]}
+                return await asyncio.gather(*[client.post("/v1/classify", json=body, headers=AUTH) for _ in range(8)])
+
+    responses = asyncio.run(burst())
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(200) >= 2 and 429 in codes and all(code < 500 for code in codes), codes
+    refused = next(r for r in responses if r.status_code == 429)
+    assert refused.headers["Retry-After"] == "1" and refused.json()["error_type"] == "overloaded"
+
+
+def test_timeout_is_504(tiny_model: Path) -> None:
+    settings = _settings(tiny_model, request_timeout_s=0.05)
+    app = create_app(settings, model=_Slow(load_model(tiny_model), 0.5))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        response = client.post("/v1/classify", json={"items": [{"id": "a", "text": "审批慢"}]}, headers=AUTH)
+    assert response.status_code == 504 and response.json()["error_type"] == "timeout"
