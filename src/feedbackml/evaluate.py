@@ -212,7 +212,9 @@ def _charts(report: dict, s: Scored, out: Path) -> list[str]:
     axes[1].set_xlabel("predicted")
     axes[1].set_ylabel("gold")
     for (i, j), value in np.ndenumerate(confusion):
-        axes[1].text(j, i, str(value), ha="center", va="center")
+        axes[1].text(
+            j, i, str(value), ha="center", va="center", color="white" if value > confusion.max() / 2 else "black"
+        )
     axes[1].set_title("Sentiment confusion")
     figure.tight_layout()
     figure.savefig(out / "metrics.png", dpi=110)

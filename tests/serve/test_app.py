@@ -68,6 +68,7 @@ def test_bad_items_are_reported_in_place(served: tuple[TestClient, Path]) -> Non
     assert "barriers" in results[0]
     assert [r["error"]["error_type"] for r in results[1:]] == ["empty_text", "control_characters", "text_too_long"]
     assert [r["error"]["index"] for r in results[1:]] == [1, 2, 3]
+    assert all(r["error"]["request_id"] == response.headers["X-Request-ID"] for r in results[1:])
     assert COMMENT_TEXT not in response.text
 
 

@@ -372,7 +372,9 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
         service.in_flight += 1
         metrics.in_flight.inc()
         try:
-            return await asyncio.wait_for(_classify(service, body, evidence), settings.request_timeout_s)
+            return await asyncio.wait_for(
+                _classify(service, body, evidence, _request_id(request.scope)), settings.request_timeout_s
+            )
         except TimeoutError:
             raise ApiError(
                 ErrorType.timeout, f"not done within {settings.request_timeout_s} s (FEEDBACKML_REQUEST_TIMEOUT_S)"
@@ -381,7 +383,7 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
             service.in_flight -= 1
             metrics.in_flight.dec()
 
-    async def _classify(service: Service, body: ClassifyRequest, evidence: bool) -> ClassifyResponse:
+    async def _classify(service: Service, body: ClassifyRequest, evidence: bool, request_id: str) -> ClassifyResponse:
         version = service.model_version()
         results: list[ItemResult | ItemError] = []
         pending: dict[int, Awaitable[Prediction]] = {}
@@ -408,7 +410,7 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
                 )
             if problem is not None:
                 metrics.rejections.labels(problem.error_type.value).inc()
-                results.append(ItemError(id=item.id, error=problem.body("")))
+                results.append(ItemError(id=item.id, error=problem.body(request_id)))
                 continue
             if len(text) > settings.max_chars:
                 text = text[: settings.max_chars]
