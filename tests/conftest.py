@@ -140,21 +140,35 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def tiny_config(base: Path, folder: Path, *, train_rows: int = 64, dev_rows: int = 32, **overrides: Any) -> Any:
+    """A TrainConfig for a few quick steps of the given base on a corpus subset written into folder."""
+    from feedbackml.config import TrainConfig
+
+    settings: dict[str, Any] = {
+        "base_model": str(base),
+        "out": folder / "model",
+        "epochs": 1,
+        "max_steps": 4,
+        "batch_size": 8,
+        "max_length": 48,
+        "threads": 1,
+        "data": {
+            "train": [corpus_subset(folder, "train", train_rows)],
+            "dev": [corpus_subset(folder, "dev", dev_rows)],
+        },
+    }
+    return TrainConfig(**{**settings, **overrides})
+
+
+def quiet_train(config: Any) -> Path:
+    from feedbackml.trainer import train
+
+    return train(config, log=lambda _: None, progress=False).path
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny encoder classifier trained for a few steps on a corpus subset (with its TF-IDF baseline)."""
-    from feedbackml.config import TrainConfig
-    from feedbackml.trainer import train
-
-    tmp = tmp_path_factory.mktemp("tiny-model")
-    config = TrainConfig(
-        base_model=str(tiny_base),
-        out=tmp / "model",
-        epochs=1,
-        max_steps=6,
-        batch_size=8,
-        max_length=48,
-        data={"train": [corpus_subset(tmp, "train", 96)], "dev": [corpus_subset(tmp, "dev", 48)]},
-        threads=1,
+    return quiet_train(
+        tiny_config(tiny_base, tmp_path_factory.mktemp("tiny-model"), train_rows=96, dev_rows=48, max_steps=6)
     )
-    return train(config, log=lambda _: None, progress=False).path

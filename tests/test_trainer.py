@@ -6,31 +6,20 @@ from pathlib import Path
 import pytest
 
 from feedbackml.artifacts import publishing
-from feedbackml.config import TrainConfig
 from feedbackml.modeling import load_model
-from feedbackml.trainer import train
-from tests.conftest import corpus_subset
+from tests.conftest import quiet_train, tiny_config
 
 
 def test_training_is_seeded_and_reproducible(tiny_base: Path, tmp_path: Path) -> None:
-    data = {"train": [corpus_subset(tmp_path, "train", 64)], "dev": [corpus_subset(tmp_path, "dev", 32)]}
-    common = {
-        "base_model": str(tiny_base),
-        "epochs": 1,
-        "max_steps": 4,
-        "batch_size": 8,
-        "max_length": 48,
-        "threads": 1,
-        "data": data,
-    }
-    first = train(TrainConfig(out=tmp_path / "a", **common), log=lambda _: None, progress=False)
-    second = train(TrainConfig(out=tmp_path / "b", **common), log=lambda _: None, progress=False)
-    a, b = load_model(first.path), load_model(second.path)
+    config = tiny_config(tiny_base, tmp_path)
+    first = quiet_train(config.model_copy(update={"out": tmp_path / "a"}))
+    second = quiet_train(config.model_copy(update={"out": tmp_path / "b"}))
+    a, b = load_model(first), load_model(second)
     assert a.predict("流程太慢").barrier_probs == b.predict("流程太慢").barrier_probs
-    manifest = json.loads((first.path / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["data"]) == {str(p) for p in data["train"] + data["dev"]}
+    manifest = json.loads((first / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["data"]) == {str(p) for p in config.data.train + config.data.dev}
     assert {"torch", "transformers", "python"} <= set(manifest["versions"])
-    assert (first.path / "README.md").read_text(encoding="utf-8").startswith("# feedbackml model card")
+    assert (first / "README.md").read_text(encoding="utf-8").startswith("# feedbackml model card")
     assert "baseline_dev" in manifest["metrics"] and "baseline/weights.safetensors" in manifest["files"]
 
 
@@ -38,13 +27,9 @@ def test_failed_training_leaves_the_old_model(tiny_base: Path, tmp_path: Path) -
     out = tmp_path / "model"
     out.mkdir()
     (out / "keep.txt").write_text("old", encoding="utf-8")
-    bad = TrainConfig(
-        base_model=str(tmp_path / "no-such-base"),
-        out=out,
-        data={"train": [corpus_subset(tmp_path, "train", 64)], "dev": [corpus_subset(tmp_path, "dev", 32)]},
-    )
+    bad = tiny_config(tmp_path / "no-such-base", tmp_path, out=out)
     with pytest.raises(ValueError, match=r"base model folder .* does not exist"):
-        train(bad, log=lambda _: None, progress=False)
+        quiet_train(bad)
     assert (out / "keep.txt").read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dev.jsonl", "model", "train.jsonl"]
 
@@ -66,40 +51,19 @@ def test_real_encoder_builds_and_trains_a_few_steps(tmp_path: Path) -> None:
     from feedbackml.encoder import build_base
 
     base = build_base(tmp_path / "base")
-    config = TrainConfig(
-        base_model=str(base),
-        out=tmp_path / "model",
-        epochs=1,
-        max_steps=3,
-        batch_size=8,
-        max_length=64,
-        data={"train": [corpus_subset(tmp_path, "train", 48)], "dev": [corpus_subset(tmp_path, "dev", 48)]},
-    )
-    result = train(config, log=lambda _: None, progress=False)
-    model = load_model(result.path)
+    path = quiet_train(tiny_config(base, tmp_path, train_rows=48, dev_rows=48, max_steps=3, max_length=64, threads=2))
+    model = load_model(path)
     prediction = model.predict("采购部门总是推诿扯皮,流程也没写清楚", evidence=True)
     assert set(prediction.barrier_probs) == {"subjective", "objective", "role_misalignment"}
-    assert json.loads((result.path / "config.json").read_text(encoding="utf-8"))["text_prefix"] == "query: "
+    assert json.loads((path / "config.json").read_text(encoding="utf-8"))["text_prefix"] == "query: "
 
 
 def test_frozen_layers_do_not_change(tiny_base: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    config = TrainConfig(
-        base_model=str(tiny_base),
-        out=tmp_path / "m",
-        epochs=1,
-        max_steps=3,
-        batch_size=8,
-        max_length=48,
-        threads=1,
-        freeze_layers=1,
-        learning_rate=1e-2,
-        data={"train": [corpus_subset(tmp_path, "train", 32)], "dev": [corpus_subset(tmp_path, "dev", 16)]},
-    )
-    result = train(config, log=lambda _: None, progress=False)
+    config = tiny_config(tiny_base, tmp_path, max_steps=3, freeze_layers=1, learning_rate=1e-2)
     before = load_file(str(tiny_base / "model.safetensors"))
-    after = load_file(str(result.path / "encoder" / "model.safetensors"))
+    after = load_file(str(quiet_train(config) / "encoder" / "model.safetensors"))
 
     def weight(state: dict, layer: int):  # type: ignore[no-untyped-def,type-arg]
         return next(v for k, v in state.items() if k.endswith(f"layer.{layer}.attention.self.query.weight"))
@@ -107,4 +71,4 @@ def test_frozen_layers_do_not_change(tiny_base: Path, tmp_path: Path) -> None:
     assert (weight(before, 0) == weight(after, 0)).all()
     assert not (weight(before, 1) == weight(after, 1)).all()
     with pytest.raises(ValueError, match="no such stack of layers"):
-        train(config.model_copy(update={"freeze_layers": 5}), log=lambda _: None, progress=False)
+        quiet_train(config.model_copy(update={"freeze_layers": 5}))

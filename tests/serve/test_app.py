@@ -149,9 +149,7 @@ def test_metrics_never_contain_text(served: tuple[TestClient, Path]) -> None:
 
 
 def test_reload_good_and_corrupted(served: tuple[TestClient, Path], tiny_base: Path, tmp_path: Path) -> None:
-    from feedbackml.config import TrainConfig
-    from feedbackml.trainer import train
-    from tests.conftest import corpus_subset
+    from tests.conftest import quiet_train, tiny_config
 
     client, model_dir = served
     admin = {"Authorization": f"Bearer {ADMIN}"}
@@ -167,21 +165,7 @@ def test_reload_good_and_corrupted(served: tuple[TestClient, Path], tiny_base: P
     assert client.post("/v1/classify", json={"items": [{"id": "a", "text": "审批慢"}]}, headers=AUTH).status_code == 200
 
     # a different good model: the version changes
-    other = train(
-        TrainConfig(
-            base_model=str(tiny_base),
-            out=tmp_path / "other",
-            epochs=1,
-            max_steps=2,
-            seed=99,
-            batch_size=8,
-            max_length=48,
-            threads=1,
-            data={"train": [corpus_subset(tmp_path, "train", 64)], "dev": [corpus_subset(tmp_path, "dev", 32)]},
-        ),
-        log=lambda _: None,
-        progress=False,
-    ).path
+    other = quiet_train(tiny_config(tiny_base, tmp_path, max_steps=2, seed=99))
     shutil.rmtree(model_dir)
     shutil.copytree(other, model_dir)
     reloaded = client.post("/v1/admin/reload", headers=admin)

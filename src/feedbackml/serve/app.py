@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import inspect
 import logging
 import time
 import uuid
@@ -17,6 +18,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pydantic import Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +30,7 @@ from feedbackml.serve.schemas import (
     ClassifyRequest,
     ClassifyResponse,
     ErrorBody,
+    Item,
     ItemError,
     ItemResult,
     ModelInfo,
@@ -205,6 +208,19 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
     """Build the service. ``model`` skips loading from ``settings.model_dir`` (tests, embedding)."""
     settings.check_startable()
     metrics = Metrics()
+    # The item limit is a setting, so it goes into this app's own request model and thus into its OpenAPI document.
+    request_model = create_model(
+        "ClassifyRequest",
+        __base__=ClassifyRequest,
+        items=(
+            list[Item],
+            Field(
+                min_length=1,
+                max_length=settings.max_items,
+                description=f"Comments to classify (at most {settings.max_items}).",
+            ),
+        ),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -278,6 +294,9 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
         first = error.errors()[0] if error.errors() else {}
         message, index = _validation_message(first)
         kind = ErrorType.malformed_request if first.get("type") == "json_invalid" else ErrorType.validation
+        if first.get("type") == "too_long" and tuple(first.get("loc", ())) == ("body", "items"):
+            kind = ErrorType.too_many_items
+            message = f"too many items (expected at most {settings.max_items}, FEEDBACKML_MAX_ITEMS)"
         metrics.rejections.labels(kind.value).inc()
         return await api_error(request, ApiError(kind, message, index=index))
 
@@ -338,21 +357,6 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
             created=manifest.get("created"),
         )
 
-    @app.post(
-        "/v1/classify",
-        response_model=ClassifyResponse,
-        dependencies=[Depends(require_api_key)],
-        responses=_error_responses(
-            ErrorType.malformed_request,
-            ErrorType.unauthorized,
-            ErrorType.payload_too_large,
-            ErrorType.validation,
-            ErrorType.overloaded,
-            ErrorType.timeout,
-            ErrorType.not_ready,
-            ErrorType.internal,
-        ),
-    )
     async def classify(request: Request, body: ClassifyRequest) -> ClassifyResponse:
         service = service_of(request)
         if not service.ready or service.draining or service.batcher is None:
@@ -422,6 +426,31 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
         for (index, _), prediction in zip(pending.items(), predictions, strict=True):
             results[index] = ItemResult.from_prediction(body.items[index].id, prediction, index in truncated)
         return ClassifyResponse(model_version=version, results=results)
+
+    # FastAPI reads parameter types from the signature: point `body` at this app's request model.
+    signature = inspect.signature(classify)
+    classify.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            parameter.replace(annotation=request_model if name == "body" else Request)
+            for name, parameter in signature.parameters.items()
+        ],
+        return_annotation=ClassifyResponse,
+    )
+    app.post(
+        "/v1/classify",
+        response_model=ClassifyResponse,
+        dependencies=[Depends(require_api_key)],
+        responses=_error_responses(
+            ErrorType.malformed_request,
+            ErrorType.unauthorized,
+            ErrorType.payload_too_large,
+            ErrorType.validation,
+            ErrorType.overloaded,
+            ErrorType.timeout,
+            ErrorType.not_ready,
+            ErrorType.internal,
+        ),
+    )(classify)
 
     @app.post(
         "/v1/admin/reload",
