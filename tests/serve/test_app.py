@@ -216,3 +216,42 @@ def test_timeout_is_504(tiny_model: Path) -> None:
     with TestClient(app) as client:
         response = client.post("/v1/classify", json={"items": [{"id": "a", "text": "审批慢"}]}, headers=AUTH)
     assert response.status_code == 504 and response.json()["error_type"] == "timeout"
+
+
+def test_no_request_fails_during_a_swap(tiny_model: Path, tiny_base: Path, tmp_path: Path) -> None:
+    from tests.conftest import quiet_train, tiny_config
+
+    model_dir = tmp_path / "serving"
+    shutil.copytree(tiny_model, model_dir)
+    other = quiet_train(tiny_config(tiny_base, tmp_path, max_steps=2, seed=7))
+    app = create_app(_settings(model_dir, batch_max_wait_ms=1))
+
+    async def traffic_during_reload() -> tuple[list[httpx.Response], httpx.Response, str]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                before = (await client.get("/readyz")).json()["model_version"]
+                body = {"items": [{"id": str(i), "text": "审批要走五级,没人拍板"} for i in range(3)]}
+
+                async def stream() -> list[httpx.Response]:
+                    responses = []
+                    for _ in range(15):
+                        responses.append(await client.post("/v1/classify", json=body, headers=AUTH))
+                    return responses
+
+                async def swap() -> httpx.Response:
+                    await asyncio.sleep(0.05)
+                    shutil.rmtree(model_dir)
+                    shutil.copytree(other, model_dir)
+                    return await client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {ADMIN}"})
+
+                streams = await asyncio.gather(stream(), stream(), swap())
+                return [*streams[0], *streams[1]], streams[2], before
+
+    responses, reloaded, before = asyncio.run(traffic_during_reload())
+    assert reloaded.status_code == 200, reloaded.text
+    after = reloaded.json()["model_version"]
+    assert after != before
+    assert all(r.status_code == 200 for r in responses), [r.status_code for r in responses]
+    versions = [r.json()["model_version"] for r in responses]
+    assert set(versions) <= {before, after} and versions[-1] == after
