@@ -44,12 +44,12 @@ test: install lint
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests serve
+	$(BIN)/ruff format --check src tests serve
 
 format: install
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests serve
+	$(BIN)/ruff format src tests serve
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,48 @@
+"""Load scenarios for the classify service (loopback only; run through serve/loadtest.py, which bounds time).
+
+SingleComment posts one comment per request, Batch32 posts 32; texts are drawn from the held-out test split.
+The key comes from FEEDBACKML_LOADTEST_KEY.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+from locust import HttpUser, constant, task
+
+TEXTS = [
+    json.loads(line)["text"]
+    for line in (Path(__file__).resolve().parents[1] / "data" / "labelled" / "test.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+]
+HEADERS = {"Authorization": f"Bearer {os.environ.get('FEEDBACKML_LOADTEST_KEY', '')}"}
+
+
+class SingleComment(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def classify_one(self) -> None:
+        body = {"items": [{"id": "1", "text": random.choice(TEXTS)}]}
+        with self.client.post(
+            "/v1/classify", json=body, headers=HEADERS, name="1 comment", catch_response=True
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
+
+
+class Batch32(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def classify_batch(self) -> None:
+        body = {"items": [{"id": str(i), "text": text} for i, text in enumerate(random.sample(TEXTS, 32))]}
+        with self.client.post(
+            "/v1/classify", json=body, headers=HEADERS, name="32 comments", catch_response=True
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
