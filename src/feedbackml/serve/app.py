@@ -260,11 +260,15 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
             raise ApiError(ErrorType.forbidden, "no admin key is configured (set FEEDBACKML_ADMIN_KEYS)")
         _check_key(request, settings.admin_keys, dev_mode=False)
 
+    known_paths: set[str] = set()
+
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         request_id = _request_id(request.scope)
         started = time.perf_counter()
-        route = request.url.path if request.url.path in {r.path for r in app.routes} else "other"  # type: ignore[attr-defined]
+        if not known_paths:  # routes are all registered by the first request; metrics label unknown paths "other"
+            known_paths.update(getattr(r, "path", "") for r in app.routes)
+        route = request.url.path if request.url.path in known_paths else "other"
         try:
             response = await call_next(request)
         except Exception:  # pragma: no cover - handlers below catch what they can; this is the last net
