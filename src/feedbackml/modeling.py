@@ -423,12 +423,14 @@ def load_model(folder: str | Path, *, verify: bool = True) -> Classifier:
     return model
 
 
-def load_baseline(folder: str | Path) -> Classifier | None:
-    """The TF-IDF baseline stored beside an encoder model (trained on the same data), if there is one."""
+def load_baseline(folder: str | Path, *, verify: bool = True) -> Classifier | None:
+    """The TF-IDF baseline stored beside an encoder model (trained on the same data), if there is one.
+    ``verify=False`` when ``load_model`` has just checked the same folder: its manifest covers the baseline."""
     folder = Path(folder)
     if not (folder / "baseline" / MODEL_CONFIG).is_file():
         return None
-    verify_folder(folder)  # the parent manifest covers the baseline's files too
+    if verify:
+        verify_folder(folder)
     model = _load_verified(folder / "baseline")
     model.meta["version"] = "baseline"
     return model

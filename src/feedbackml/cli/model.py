@@ -95,7 +95,7 @@ def evaluate_command(
     with user_errors():
         columns = make_columns(text_col, id_col, barriers_col, sentiment_col, "source", "department")
         records = load_labelled([str(p) for p in data], columns, **read_options(encoding, sheet, 1))
-        report = evaluate(classifier, records, out, resamples=resamples, baseline=load_baseline(model))
+        report = evaluate(classifier, records, out, resamples=resamples, baseline=load_baseline(model, verify=False))
     b, s = report["barriers"], report["sentiment"]
     typer.echo(
         f"{report['n']} comments: barrier macro-F1 {b['macro_f1']:.3f} "
