@@ -140,8 +140,8 @@ def main() -> None:
         wait_ready(url)
         with tempfile.TemporaryDirectory() as folder:
             served = {
-                user: run_locust(user, url, args.users, args.seconds, key, Path(folder))
-                for user in ("SingleComment", "Batch32")
+                user: run_locust(user, url, users, args.seconds, key, Path(folder))
+                for user, users in (("SingleComment", args.users), ("Batch32", args.batch_users))
             }
     finally:
         server.terminate()

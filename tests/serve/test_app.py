@@ -117,6 +117,11 @@ def test_chunked_body_over_limit_is_413(served: tuple[TestClient, Path]) -> None
 
     response = client.post("/v1/classify", content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 413 and response.json()["error_type"] == "payload_too_large"
+    # refused before parsing, yet observed like any other response: a request id to quote, and counted
+    assert response.headers["X-Request-ID"] == response.json()["request_id"]
+    metrics = client.get("/metrics").text
+    assert 'feedbackml_requests_total{route="/v1/classify",status="413"} 1.0' in metrics
+    assert 'feedbackml_rejections_total{reason="payload_too_large"} 1.0' in metrics
 
 
 def test_auth(served: tuple[TestClient, Path]) -> None:
@@ -208,6 +213,28 @@ def test_burst_above_in_flight_limit_gets_429_not_5xx(tiny_model: Path) -> None:
     assert codes.count(200) >= 2 and 429 in codes and all(code < 500 for code in codes), codes
     refused = next(r for r in responses if r.status_code == 429)
     assert refused.headers["Retry-After"] == "1" and refused.json()["error_type"] == "overloaded"
+
+
+def test_comments_beyond_the_queue_limit_get_429_at_once(tiny_model: Path) -> None:
+    # 3 requests of 4 comments against room for 6 queued comments: the first is accepted, the ones that would
+    # overfill the queue are refused at once rather than left to time out.
+    settings = _settings(tiny_model, max_queued_items=6, batch_max_size=4, batch_max_wait_ms=0)
+    app = create_app(settings, model=_Slow(load_model(tiny_model), 0.3))  # type: ignore[arg-type]
+
+    async def burst() -> list[httpx.Response]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                body = {"items": [{"id": str(i), "text": "审批慢"} for i in range(4)]}
+                return await asyncio.gather(*[client.post("/v1/classify", json=body, headers=AUTH) for _ in range(3)])
+
+    started = time.perf_counter()
+    responses = asyncio.run(burst())
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200, 429, 429], codes
+    refused = next(r for r in responses if r.status_code == 429)
+    assert refused.json()["error_type"] == "overloaded" and "waiting" in refused.json()["message"]
+    assert time.perf_counter() - started < 5
 
 
 def test_timeout_is_504(tiny_model: Path) -> None:

@@ -90,6 +90,7 @@ class Service:
     ready: bool = False
     draining: bool = False
     in_flight: int = 0
+    queued_items: int = 0  # comments accepted by classify and not yet answered
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def predict(self, texts: list[str], evidence: bool) -> list[Prediction]:
@@ -113,9 +114,10 @@ class BodyLimitMiddleware:
     """413 for bodies over the limit, judged by Content-Length when given and by counting the bytes of a chunked
     body as they arrive — before anything parses them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, on_reject: Callable[[], None] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.on_reject = on_reject
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD"):
@@ -153,6 +155,8 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
+        if self.on_reject is not None:
+            self.on_reject()
         error = ApiError(
             ErrorType.payload_too_large,
             f"request body is larger than {self.max_bytes} bytes (expected at most FEEDBACKML_MAX_BODY_BYTES)",
@@ -260,6 +264,12 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
             raise ApiError(ErrorType.forbidden, "no admin key is configured (set FEEDBACKML_ADMIN_KEYS)")
         _check_key(request, settings.admin_keys, dev_mode=False)
 
+    # Added first, so it runs inside the observing middleware below: its 413s are counted and get a request id.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        on_reject=metrics.rejections.labels(ErrorType.payload_too_large.value).inc,
+    )
     known_paths: set[str] = set()
 
     @app.middleware("http")
@@ -278,8 +288,6 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
         metrics.requests.labels(route, str(response.status_code)).inc()
         metrics.latency.labels(route).observe(time.perf_counter() - started)
         return response
-
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -376,8 +384,15 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
                 "too many requests in flight; retry shortly",
                 headers={"Retry-After": str(settings.retry_after_s)},
             )
+        if service.queued_items and service.queued_items + len(body.items) > settings.max_queued_items:
+            raise ApiError(
+                ErrorType.overloaded,
+                "too many comments waiting to be scored; retry shortly",
+                headers={"Retry-After": str(settings.retry_after_s)},
+            )
         evidence = settings.evidence_default if body.options.evidence is None else body.options.evidence
         service.in_flight += 1
+        service.queued_items += len(body.items)
         metrics.in_flight.inc()
         try:
             return await asyncio.wait_for(
@@ -389,6 +404,7 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
             ) from None
         finally:
             service.in_flight -= 1
+            service.queued_items -= len(body.items)
             metrics.in_flight.dec()
 
     async def _classify(service: Service, body: ClassifyRequest, evidence: bool, request_id: str) -> ClassifyResponse:

@@ -38,6 +38,12 @@ class ServeSettings(BaseSettings):
         False, description="Cut items longer than max_chars and flag them truncated instead of refusing them."
     )
     max_in_flight: int = Field(32, ge=1, description="Concurrent classify requests; more get 429 at once.")
+    max_queued_items: int = Field(
+        128,
+        ge=1,
+        description="Comments accepted but not yet scored, across requests; a request that would exceed it gets 429 "
+        "at once instead of timing out (128 is about 8 s of work for one 2-core worker).",
+    )
     retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 429.")
     request_timeout_s: float = Field(10.0, gt=0, description="A classify request not done by then gets 504.")
     batch_max_size: int = Field(32, ge=1, description="Comments the model scores in one batch across callers.")
