@@ -1,0 +1,112 @@
+"""``feedbackml score``: a thin command over ``feedbackml.scoring.score`` (and, with ``--report``, the report)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from feedbackml.cli.common import Encoding, HeaderRow, IdCol, Sheet, TextCol, fail, user_errors
+from feedbackml.cli.report import GroupCol, MinGroupSize, WaveCol
+
+
+def score_command(
+    input: Annotated[Path, typer.Argument(help="Survey export: CSV/TSV, Excel, JSONL or Parquet. Never modified.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Scored file (.csv, .tsv, .jsonl or .parquet), written atomically.")
+    ],
+    model: Annotated[Path, typer.Option("--model", help="Model folder.")] = Path("models/default"),
+    text_col: TextCol = "text",
+    id_col: IdCol = "",
+    group_col: GroupCol = None,
+    wave_col: WaveCol = None,
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Mask phone numbers, IDs, e-mails, @mentions in the output text.")
+    ] = False,
+    evidence: Annotated[
+        bool, typer.Option("--evidence/--no-evidence", help="Find the words behind each label.")
+    ] = True,
+    runtime: Annotated[
+        str | None, typer.Option("--runtime", help="torch, onnx or onnx-int8 (default: the model folder's choice).")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data, one model per worker).")] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray workers (--engine ray).")] = 2,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 (default: local).")
+    ] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads per worker.")] = 1,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, help="Rows per checkpointed chunk (part of the resume identity).")
+    ] = 512,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard a checkpoint left by an earlier run.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the HR report to this folder.")] = None,
+    min_group_size: MinGroupSize = 10,
+    encoding: Encoding = "utf-8",
+    sheet: Sheet = None,
+    header_row: HeaderRow = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
+) -> None:
+    """Score every comment of a survey export; keeps every input column and appends labels, probabilities,
+    evidence, model_version and a per-row status. Killed and rerun with the same command, it resumes."""
+    from feedbackml.artifacts import ModelFolderError
+    from feedbackml.scoring import ScoreOptions, estimate_rows, score
+
+    if engine not in ("local", "ray"):
+        fail(f"--engine must be local or ray (got '{engine}')")
+    options = ScoreOptions(
+        input=input,
+        output=out,
+        model=model,
+        text_col=text_col,
+        id_col=id_col or None,
+        group_col=group_col,
+        wave_col=wave_col,
+        redact=redact,
+        evidence=evidence,
+        runtime=runtime,
+        chunk_rows=chunk_rows,
+        encoding=encoding,
+        sheet=sheet,
+        header_row=header_row,
+        engine=engine,
+        workers=workers,
+        ray_address=ray_address,
+        threads=threads,
+    )
+    from tqdm import tqdm
+
+    with user_errors():
+        try:
+            total = estimate_rows(options)
+            with tqdm(
+                total=total, unit="rows", desc="scoring", disable=not sys.stderr.isatty(), dynamic_ncols=True
+            ) as bar:
+                summary = score(options, progress=bar.update, restart=restart)
+        except ModelFolderError as error:
+            fail(str(error))
+    if as_json:
+        typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+    else:
+        resumed = (
+            f", {summary.resumed_chunks} of {summary.chunks} chunks from the checkpoint"
+            if summary.resumed_chunks
+            else ""
+        )
+        typer.echo(
+            f"scored {summary.rows:,} rows → {out} ({summary.ok:,} ok, {summary.empty:,} empty, "
+            f"{summary.errors:,} errors) in {summary.seconds:.1f} s, {summary.rows_per_second:.1f} rows/s, "
+            f"peak memory {summary.peak_rss_mb:.0f} MB{resumed}"
+        )
+    if report is not None:
+        from feedbackml.report import ReportOptions, build_report
+
+        with user_errors():
+            built = build_report(
+                out,
+                report,
+                ReportOptions(text_col=text_col, group_col=group_col, wave_col=wave_col, min_group_size=min_group_size),
+            )
+        typer.echo(f"report written to {built.out_dir / 'report.html'}")

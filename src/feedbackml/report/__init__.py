@@ -1,0 +1,155 @@
+"""The HR report of a scored file: one streaming pass, small-group suppression, then report.html,
+aggregates.json and CSV files, published into a folder in one rename.
+
+``build_report`` is a plain function so both ``feedbackml report`` and ``feedbackml score --report`` call it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feedbackml.artifacts import publishing
+from feedbackml.report.aggregate import SCORED_COLUMNS, collect
+from feedbackml.report.privacy import suppress_cells, suppress_partition
+from feedbackml.report.render import render_html
+from feedbackml.report.view import build_view, write_csvs
+
+__all__ = ["SCORED_COLUMNS", "ReportOptions", "ReportSummary", "build_report"]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """How to read the scored file and what to show. ``min_group_size`` is the privacy threshold k."""
+
+    text_col: str = "text"
+    group_col: str | None = None
+    wave_col: str | None = None
+    min_group_size: int = 10
+    samples_per_barrier: int = 5
+    sample_chars: int = 160
+    top_words: int = 10
+    min_word_comments: int = 3
+    encoding: str = "utf-8"
+    sheet: str | None = None
+    header_row: int = 1
+    title: str = "员工反馈报告 Employee feedback report"
+    generated: dt.date | None = None  # default: today
+
+    def __post_init__(self) -> None:
+        checks = {
+            "min_group_size": (self.min_group_size, 2),
+            "samples_per_barrier": (self.samples_per_barrier, 0),
+            "sample_chars": (self.sample_chars, 20),
+            "top_words": (self.top_words, 0),
+            "min_word_comments": (self.min_word_comments, 1),
+            "header_row": (self.header_row, 1),
+        }
+        for name, (value, minimum) in checks.items():
+            if value < minimum:
+                raise ValueError(f"report option {name} is {value} (expected at least {minimum})")
+        if self.group_col is not None and self.group_col == self.wave_col:
+            raise ValueError(f"group and wave columns are both '{self.group_col}' (expected two different columns)")
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What was written, for the command to print."""
+
+    out_dir: Path
+    files: list[str]
+    rows: int
+    scored: int
+    groups_shown: int
+    groups_suppressed: int
+    waves_shown: int
+    waves_suppressed: int
+    cells_suppressed: int
+    model_versions: list[str] = field(default_factory=list)
+
+
+def _check_destination(scored: Path, out_dir: Path, overwrite: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: is a file (expected a folder for the report)")
+    if scored.resolve().is_relative_to(out_dir.resolve()):
+        raise ValueError(f"{out_dir}: holds the scored file {scored} (expected a folder apart from the input)")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise ValueError(f"{out_dir}: exists and is not empty (expected a new or empty folder; --force replaces it)")
+
+
+def build_report(
+    scored: str | os.PathLike[str], out_dir: str | os.PathLike[str], options: ReportOptions, *, overwrite: bool = False
+) -> ReportSummary:
+    """Stream ``scored`` once, apply the privacy rules and publish the report folder atomically: it appears
+    complete or not at all, and an existing folder is only replaced (``overwrite``) once the new one is done."""
+    scored, out_dir = Path(scored), Path(out_dir)
+    _check_destination(scored, out_dir, overwrite)
+    aggregates = collect(
+        scored,
+        text_col=options.text_col,
+        group_col=options.group_col,
+        wave_col=options.wave_col,
+        samples_per_barrier=options.samples_per_barrier,
+        encoding=options.encoding,
+        sheet=options.sheet,
+        header_row=options.header_row,
+    )
+    k = options.min_group_size
+    rows = sum(tally.n for tally in aggregates.cells.values())
+    if rows < k:
+        raise ValueError(
+            f"{scored}: has {rows} rows (expected at least the minimum group size {k} for any report to be shown)"
+        )
+    group_sizes: dict[str, int] = {}
+    wave_sizes: dict[str, int] = {}
+    cell_sizes: dict[tuple[str, str], int] = {}
+    for (group, wave), tally in aggregates.cells.items():
+        group_sizes[group] = group_sizes.get(group, 0) + tally.n
+        wave_sizes[wave] = wave_sizes.get(wave, 0) + tally.n
+        cell_sizes[(group, wave)] = tally.n
+    hidden_groups = suppress_partition(group_sizes, k)
+    hidden_waves = suppress_partition(wave_sizes, k)
+    hidden_cells = suppress_cells(cell_sizes, hidden_groups, hidden_waves, k)
+    settings = {
+        "title": options.title,
+        "source": scored.name,
+        "generated": (options.generated or dt.date.today()).isoformat(),
+        "min_group_size": k,
+        "text_col": options.text_col,
+        "group_col": options.group_col,
+        "wave_col": options.wave_col,
+        "samples_per_barrier": options.samples_per_barrier,
+        "sample_chars": options.sample_chars,
+        "top_words": options.top_words,
+        "min_word_comments": options.min_word_comments,
+    }
+    view = build_view(
+        aggregates,
+        hidden_groups=hidden_groups,
+        hidden_waves=hidden_waves,
+        hidden_cells=hidden_cells,
+        has_groups=options.group_col is not None,
+        has_waves=options.wave_col is not None,
+        settings=settings,
+    )
+    with publishing(out_dir) as staging:
+        files = ["report.html", "aggregates.json"]
+        (staging / "report.html").write_text(render_html(view), encoding="utf-8")
+        numbers = {key: value for key, value in view.items() if key != "samples"}
+        (staging / "aggregates.json").write_text(json.dumps(numbers, ensure_ascii=False, indent=1), encoding="utf-8")
+        files += write_csvs(view, staging)
+    return ReportSummary(
+        out_dir=out_dir,
+        files=files,
+        rows=rows,
+        scored=view["overall"]["ok"],
+        groups_shown=len(view.get("groups", [])),
+        groups_suppressed=view.get("suppressed_groups", 0),
+        waves_shown=len(view.get("waves", [])),
+        waves_suppressed=view.get("suppressed_waves", 0),
+        cells_suppressed=view.get("suppressed_cells", 0),
+        model_versions=view["model_versions"],
+    )

@@ -1,0 +1,350 @@
+"""One streaming pass over a scored file into per (group, wave) cell tallies, evidence-word counters and a
+bounded pool of sample comments.
+
+Everything the report shows is a sum of cells, so privacy can be decided per cell afterwards and only the
+cells that stay visible feed words and samples. Memory depends on the number of cells, never on the rows.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from feedbackml.io import InputError, Row, describe_columns, file_format, iter_rows, read_header
+from feedbackml.labels import BARRIERS, SENTIMENTS
+
+BLANK = "(blank)"
+STATUSES = ("ok", "empty", "error")
+# Columns 'feedbackml score' appends that the report reads (the sentiment probabilities it does not need).
+SCORED_COLUMNS: tuple[str, ...] = (
+    "status",
+    "barriers",
+    *(f"p_{label}" for label in BARRIERS),
+    "sentiment",
+    "needs_review",
+    "evidence",
+    "model_version",
+)
+_MAX_SHOWN_VALUE = 20  # longer cell values may be comment text: never echo them
+_MAX_MODEL_VERSIONS = 20
+_POOL_TEXT_CHARS = 1000  # a sample is shown shortened; keep enough that redaction sees whole numbers
+
+Cell = tuple[str, str]  # (group, wave)
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts of one cell, or of any sum of cells. Shares are taken over ``ok`` (comments that were scored)."""
+
+    n: int = 0
+    ok: int = 0
+    empty: int = 0
+    error: int = 0
+    needs_review: int = 0
+    barriers: list[int] = field(default_factory=lambda: [0] * len(BARRIERS))
+    no_barrier: int = 0
+    sentiment: list[int] = field(default_factory=lambda: [0] * len(SENTIMENTS))
+    # rows: each barrier, then "no barrier"; columns: sentiments. A comment with two barriers is in two rows.
+    cross: list[list[int]] = field(default_factory=lambda: [[0] * len(SENTIMENTS) for _ in range(len(BARRIERS) + 1)])
+
+    def add(self, other: Tally) -> None:
+        self.n += other.n
+        self.ok += other.ok
+        self.empty += other.empty
+        self.error += other.error
+        self.needs_review += other.needs_review
+        self.no_barrier += other.no_barrier
+        for index, value in enumerate(other.barriers):
+            self.barriers[index] += value
+        for index, value in enumerate(other.sentiment):
+            self.sentiment[index] += value
+        for row, values in zip(self.cross, other.cross, strict=True):
+            for index, value in enumerate(values):
+                row[index] += value
+
+
+def total(tallies: Any) -> Tally:
+    """The sum of an iterable of tallies."""
+    result = Tally()
+    for tally in tallies:
+        result.add(tally)
+    return result
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A candidate representative comment for one barrier (text not yet redacted)."""
+
+    probability: float
+    line: int
+    text: str
+
+
+@dataclass
+class Aggregates:
+    """What the pass over the file collected."""
+
+    path: str
+    cells: dict[Cell, Tally] = field(default_factory=dict)
+    # per cell, per barrier: in how many comments each word was evidence for that barrier
+    words: dict[Cell, list[Counter[str]]] = field(default_factory=dict)
+    # per cell, per barrier: min-heap of (probability, -line, Sample) holding the most probable comments
+    pools: dict[Cell, list[list[tuple[float, int, Sample]]]] = field(default_factory=dict)
+    model_versions: Counter[str] = field(default_factory=Counter)
+    words_pruned: bool = False
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return f"'{text}'" if len(text) <= _MAX_SHOWN_VALUE and text.isprintable() else "a value"
+
+
+def check_columns(
+    path: str | os.PathLike[str],
+    needed: list[str],
+    *,
+    encoding: str,
+    sheet: str | None,
+    header_row: int,
+) -> None:
+    """Fail before the pass when a flat file's header lacks a column (JSONL is checked row by row)."""
+    header = read_header(path, encoding=encoding, sheet=sheet, header_row=header_row)
+    if header is None:
+        return
+    missing = [name for name in needed if name not in header]
+    if missing:
+        raise InputError(path, _missing_message(missing, describe_columns(path, header)))
+
+
+def _missing_message(missing: list[str], described: str) -> str:
+    names = ", ".join(f"'{name}'" for name in missing)
+    return f"has no column {names} (expected the output of 'feedbackml score' with the columns you named; {described})"
+
+
+class Collector:
+    """Feeds rows into ``Aggregates``; bounded by cells x barriers x (samples + word cap)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        text_col: str,
+        group_col: str | None,
+        wave_col: str | None,
+        samples_per_barrier: int,
+        word_cap: int = 4000,
+    ) -> None:
+        self.path = str(path)
+        self.text_col = text_col
+        self.group_col = group_col
+        self.wave_col = wave_col
+        self.samples = samples_per_barrier
+        self.word_cap = word_cap
+        self.needed = [text_col, *SCORED_COLUMNS] + [name for name in (group_col, wave_col) if name]
+        self.result = Aggregates(self.path)
+
+    def _fail(self, row: Row, message: str) -> InputError:
+        return InputError(self.path, message, line=row.line)
+
+    def add(self, row: Row) -> None:
+        if row.problem is not None or row.data is None:
+            raise self._fail(row, row.problem or "cannot be read")
+        data = row.data
+        status = self._status(row, data.get("status"), "status" in data)
+        # A row score could not read may lack its input fields; it still counts, in the "(blank)" group.
+        missing = [name for name in self.needed if name not in data] if status == "ok" else []
+        if missing:
+            raise self._fail(row, _missing_message(missing, "this record lacks it"))
+        group = _key(data.get(self.group_col)) if self.group_col else ""
+        wave = _key(data.get(self.wave_col)) if self.wave_col else ""
+        cell = (group, wave)
+        tally = self.result.cells.get(cell)
+        if tally is None:
+            tally = self.result.cells[cell] = Tally()
+        tally.n += 1
+        if status == "empty":
+            tally.empty += 1
+            return
+        if status == "error":
+            tally.error += 1
+            return
+        barriers = self._barriers(row, data["barriers"])
+        probabilities = [self._probability(row, data, f"p_{label}") for label in BARRIERS]
+        sentiment = self._label(row, data["sentiment"], "sentiment", SENTIMENTS)
+        review = self._boolean(row, data["needs_review"], "needs_review")
+        evidence = self._evidence(row, data["evidence"])
+        version = data["model_version"]
+        if version not in (None, ""):
+            self._model_version(str(version))
+        tally.ok += 1
+        tally.needs_review += review
+        tally.sentiment[sentiment] += 1
+        if barriers:
+            for index in barriers:
+                tally.barriers[index] += 1
+                tally.cross[index][sentiment] += 1
+        else:
+            tally.no_barrier += 1
+            tally.cross[len(BARRIERS)][sentiment] += 1
+        self._collect_words(cell, barriers, evidence)
+        self._collect_samples(cell, barriers, probabilities, row.line, data[self.text_col])
+
+    # --- values ----------------------------------------------------------------------------------------
+
+    def _status(self, row: Row, value: Any, present: bool) -> str:
+        if not present:
+            raise self._fail(row, _missing_message(["status"], "this record lacks it"))
+        text = value.strip() if isinstance(value, str) else ""
+        if text in ("ok", "empty"):
+            return text
+        if text.startswith("error"):
+            return "error"
+        raise self._fail(row, f"column 'status' holds {_short(value)} (expected ok, empty or 'error: …')")
+
+    def _barriers(self, row: Row, value: Any) -> list[int]:
+        if value is None:
+            names: list[str] = []
+        elif isinstance(value, str):
+            names = [name.strip() for name in value.split("|") if name.strip()]
+        elif isinstance(value, list) and all(isinstance(name, str) for name in value):
+            names = value
+        else:
+            raise self._fail(row, "column 'barriers' is not text (expected labels joined by '|')")
+        indices = []
+        for name in names:
+            if name not in BARRIERS:
+                raise self._fail(
+                    row, f"column 'barriers' holds {_short(name)} (expected labels from {', '.join(BARRIERS)})"
+                )
+            indices.append(BARRIERS.index(name))
+        return sorted(set(indices))
+
+    def _probability(self, row: Row, data: dict[str, Any], column: str) -> float:
+        value = data[column]
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not 0.0 <= number <= 1.0:  # also rejects NaN
+            raise self._fail(row, f"column '{column}' holds {_short(value)} (expected a probability from 0 to 1)")
+        return number
+
+    def _label(self, row: Row, value: Any, column: str, allowed: tuple[str, ...]) -> int:
+        text = value.strip() if isinstance(value, str) else value
+        if text not in allowed:
+            raise self._fail(row, f"column '{column}' holds {_short(value)} (expected one of {', '.join(allowed)})")
+        return allowed.index(text)
+
+    def _boolean(self, row: Row, value: Any, column: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise self._fail(row, f"column '{column}' holds {_short(value)} (expected true or false)")
+
+    def _evidence(self, row: Row, value: Any) -> list[tuple[str, int]]:
+        """(word, barrier index) pairs; evidence for the sentiment is not used by the report."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return []
+        items = value
+        if isinstance(value, str):
+            try:
+                items = json.loads(value)
+            except json.JSONDecodeError:
+                items = None
+        expected = 'a JSON list of {"word", "start", "end", "label", "weight"}'
+        if not isinstance(items, list):
+            raise self._fail(row, f"column 'evidence' is not valid (expected {expected})")
+        found = []
+        for item in items:
+            if not (
+                isinstance(item, dict) and isinstance(item.get("word"), str) and isinstance(item.get("label"), str)
+            ):
+                raise self._fail(row, f"column 'evidence' has an item without word and label (expected {expected})")
+            if item["label"] in BARRIERS:
+                found.append((item["word"], BARRIERS.index(item["label"])))
+        return found
+
+    def _model_version(self, version: str) -> None:
+        versions = self.result.model_versions
+        if version in versions or len(versions) < _MAX_MODEL_VERSIONS:
+            versions[version] += 1
+
+    # --- bounded collections ----------------------------------------------------------------------------
+
+    def _collect_words(self, cell: Cell, barriers: list[int], evidence: list[tuple[str, int]]) -> None:
+        if not evidence:
+            return
+        counters = self.result.words.get(cell)
+        if counters is None:
+            counters = self.result.words[cell] = [Counter() for _ in BARRIERS]
+        for word, index in set(evidence):  # a word counts once per comment and barrier
+            if index not in barriers:
+                continue
+            counter = counters[index]
+            counter[word] += 1
+            if len(counter) > self.word_cap:
+                # Keep the frequent half: top words stay exact in practice, the long tail is dropped.
+                kept = counter.most_common(self.word_cap // 2)
+                counter.clear()
+                counter.update(dict(kept))
+                self.result.words_pruned = True
+
+    def _collect_samples(
+        self, cell: Cell, barriers: list[int], probabilities: list[float], line: int, text: Any
+    ) -> None:
+        if not barriers or self.samples <= 0 or text is None:
+            return
+        text = " ".join(str(text).split())[:_POOL_TEXT_CHARS]
+        if not text:
+            return
+        pools = self.result.pools.get(cell)
+        if pools is None:
+            pools = self.result.pools[cell] = [[] for _ in BARRIERS]
+        for index in barriers:
+            entry = (probabilities[index], -line, Sample(probabilities[index], line, text))
+            heap = pools[index]
+            if len(heap) < self.samples:
+                heapq.heappush(heap, entry)
+            elif entry[:2] > heap[0][:2]:
+                heapq.heapreplace(heap, entry)
+
+
+def _key(value: Any) -> str:
+    """A group or wave name; blank cells form their own group."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return BLANK
+    text = str(value).strip()
+    return text or BLANK
+
+
+def collect(
+    path: str | os.PathLike[str],
+    *,
+    text_col: str,
+    group_col: str | None,
+    wave_col: str | None,
+    samples_per_barrier: int,
+    encoding: str = "utf-8",
+    sheet: str | None = None,
+    header_row: int = 1,
+) -> Aggregates:
+    """Read the scored file once and return its aggregates; raises InputError naming file, line and column."""
+    file_format(path)
+    if not Path(path).is_file():
+        raise InputError(path, "no such file")
+    collector = Collector(
+        path, text_col=text_col, group_col=group_col, wave_col=wave_col, samples_per_barrier=samples_per_barrier
+    )
+    check_columns(path, collector.needed, encoding=encoding, sheet=sheet, header_row=header_row)
+    for row in iter_rows(path, encoding=encoding, sheet=sheet, header_row=header_row):
+        collector.add(row)
+    return collector.result

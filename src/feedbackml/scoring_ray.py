@@ -1,0 +1,128 @@
+"""``score --engine ray``: the same chunks, scored by Ray Data workers that each load the model once.
+
+The driver streams the input as the local engine does and stages each unscored chunk's texts as a small JSON file
+in the checkpoint folder; the Ray dataset holds only those paths, so driver memory stays flat. ``map_batches``
+runs a callable class (one model per worker actor) that scores each chunk with the very call the local engine
+makes (``score_texts`` on the whole chunk) and writes its predictions beside the texts. The driver then reads the
+input again and writes output chunks exactly as the local engine does, so both engines give the same file.
+
+On a cluster, every node needs feedbackml installed and must see the model folder and the output's folder at the
+same paths (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from feedbackml.io import atomic_path
+from feedbackml.modeling import Evidence, Prediction
+from feedbackml.scoring import (
+    ChunkWriter,
+    Progress,
+    ScoreOptions,
+    ScoreSummary,
+    build_records,
+    chunk_path,
+    count_statuses,
+    input_chunks,
+    score_texts,
+)
+
+
+def prediction_from_json(data: dict[str, Any]) -> Prediction:
+    return Prediction(
+        barriers=tuple(data["barriers"]),
+        barrier_probs=data["barrier_probs"],
+        sentiment=data["sentiment"],
+        sentiment_probs=data["sentiment_probs"],
+        needs_review=data["needs_review"],
+        evidence=tuple(Evidence(**item) for item in data["evidence"]),
+        split=data["split"],
+    )
+
+
+class ChunkScorer:
+    """A Ray Data worker: loads the model once, then scores whole staged chunks."""
+
+    def __init__(self, options: ScoreOptions) -> None:
+        from feedbackml.scoring import load_for_scoring
+
+        self.options = options
+        self.model = load_for_scoring(options)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        for texts_path, predictions_path in zip(batch["texts"], batch["predictions"], strict=True):
+            texts = json.loads(Path(str(texts_path)).read_text(encoding="utf-8"))
+            predictions = score_texts(self.model, texts, self.options.evidence)
+            with atomic_path(Path(str(predictions_path))) as temporary:
+                temporary.write_text(json.dumps([p.to_json() for p in predictions], ensure_ascii=False), "utf-8")
+        return {"chunk": batch["chunk"], "rows": batch["rows"]}
+
+
+def _start_ray(options: ScoreOptions) -> Any:
+    import ray
+
+    if not ray.is_initialized():
+        if options.ray_address:
+            ray.init(address=options.ray_address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=options.workers, include_dashboard=False, log_to_driver=False)
+    return ray
+
+
+def score_chunks_with_ray(
+    options: ScoreOptions,
+    writer: ChunkWriter,
+    folder: Path,
+    version: str,
+    summary: ScoreSummary,
+    progress: Progress | None,
+    stop_after_chunks: int | None = None,
+) -> list[Path] | None:
+    # Pass 1: stage the texts of every chunk not yet in the checkpoint.
+    staged = []
+    for index, prepared in input_chunks(options):
+        if chunk_path(folder, index, writer).exists():
+            continue
+        texts_path = folder / f"texts-{index:07d}.json"
+        predictions_path = folder / f"predictions-{index:07d}.json"
+        if not predictions_path.exists():
+            with atomic_path(texts_path) as temporary:
+                texts = [item.text for item in prepared if item.text is not None]
+                temporary.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+            staged.append(
+                {"chunk": index, "rows": len(prepared), "texts": str(texts_path), "predictions": str(predictions_path)}
+            )
+    if staged:
+        ray = _start_ray(options)
+        dataset = ray.data.from_items(staged).map_batches(
+            ChunkScorer,
+            fn_constructor_kwargs={"options": options},
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=options.workers),
+            num_cpus=1,
+        )
+        for row in dataset.iter_rows():
+            if progress is not None:
+                progress(int(row["rows"]))
+    # Pass 2: join predictions with the input rows, chunk by chunk, as the local engine writes them.
+    paths = []
+    for index, prepared in input_chunks(options):
+        path = chunk_path(folder, index, writer)
+        paths.append(path)
+        count_statuses(summary, prepared)
+        summary.chunks += 1
+        if path.exists():
+            summary.resumed_chunks += 1
+            continue
+        predictions_path = folder / f"predictions-{index:07d}.json"
+        loaded = [prediction_from_json(item) for item in json.loads(predictions_path.read_text(encoding="utf-8"))]
+        positions = [position for position, item in enumerate(prepared) if item.text is not None]
+        writer.write(path, build_records(prepared, dict(zip(positions, loaded, strict=True)), options, version))
+        predictions_path.unlink()
+        (folder / f"texts-{index:07d}.json").unlink(missing_ok=True)
+    return paths

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from feedbackml.io import InputError, iter_rows
+from feedbackml.modeling import load_model
+from feedbackml.scoring import ADDED_COLUMNS, ScoreOptions, partial_folder, score
+from tests.conftest import LABELLED
+
+PHONE = "13912345678"
+
+
+def _survey(path: Path, rows: int = 40) -> Path:
+    """A survey export: id, department, wave, comment — with a blank comment, a ragged line and a phone number."""
+    texts = [json.loads(line)["text"] for line in (LABELLED / "test.jsonl").read_text(encoding="utf-8").splitlines()]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["rid", "department", "wave", "comment"])
+        for number in range(rows):
+            text = texts[number]
+            if number == 3:
+                text = ""
+            if number == 5:
+                text = f"有事打我电话{PHONE},采购那边一直拖着不回"
+            writer.writerow([f"r{number}", f"部门{number % 3}", f"2026Q{number % 2 + 1}", text])
+        handle.write('r-bad,"部门1",2026Q1,"too",many,fields\r\n')
+    return path
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model: Path):  # type: ignore[no-untyped-def]
+    return load_model(tiny_model)
+
+
+def _options(tmp_path: Path, tiny_model: Path, source: Path, name: str = "scored.csv", **kw: object) -> ScoreOptions:
+    return ScoreOptions(input=source, output=tmp_path / name, model=tiny_model, text_col="comment", chunk_rows=8, **kw)  # type: ignore[arg-type]
+
+
+def test_score_keeps_every_column_and_row_in_order(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv")
+    before = _digest(source)
+    summary = score(_options(tmp_path, tiny_model, source), load=lambda: model)
+    assert _digest(source) == before  # the input is never modified
+    rows = [row.data for row in iter_rows(tmp_path / "scored.csv")]
+    assert len(rows) == 41 and summary.rows == 41 and summary.ok == 39 and summary.empty == 1 and summary.errors == 1
+    assert list(rows[0]) == ["rid", "department", "wave", "comment", *ADDED_COLUMNS]
+    assert [row["rid"] for row in rows[:40]] == [f"r{n}" for n in range(40)]  # input order
+    assert rows[3]["status"] == "empty" and rows[3]["barriers"] == "" and rows[3]["p_subjective"] == ""
+    bad = rows[40]
+    assert bad["status"].startswith("error: row 42 has 6 fields") and bad["source_line"] == "42"
+    first = rows[0]
+    assert first["status"] == "ok" and first["model_version"] == model.version
+    expected = model.predict(first["comment"], evidence=True)
+    assert first["barriers"] == "|".join(expected.barriers)
+    assert float(first["p_objective"]) == expected.barrier_probs["objective"]
+    assert first["sentiment"] == expected.sentiment and first["needs_review"] in ("true", "false")
+    for item in json.loads(first["evidence"]):
+        assert first["comment"][item["start"] : item["end"]] == item["word"]
+    assert PHONE in rows[5]["comment"]  # not redacted unless asked
+    assert not partial_folder(tmp_path / "scored.csv").exists()
+
+
+def test_redact_masks_personal_data_in_the_output(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv", rows=8)
+    score(_options(tmp_path, tiny_model, source, redact=True), load=lambda: model)
+    text = (tmp_path / "scored.csv").read_text(encoding="utf-8-sig")
+    assert PHONE not in text and "[手机号]" in text
+
+
+@pytest.mark.parametrize("name", ["scored.csv", "scored.jsonl", "scored.parquet"])
+def test_resumed_run_is_byte_identical(tmp_path: Path, tiny_model: Path, model, name: str) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv")
+    whole = _options(tmp_path / "whole", tiny_model, source, name)
+    score(whole, load=lambda: model)
+    interrupted = _options(tmp_path / "resumed", tiny_model, source, name)
+    stopped = score(interrupted, load=lambda: model, stop_after_chunks=2)
+    assert not interrupted.output.exists() and len(list(partial_folder(interrupted.output).glob("chunk-*"))) == 2
+    assert stopped.chunks == 3  # stopped while starting the third
+    resumed = score(interrupted, load=lambda: model)
+    assert resumed.resumed_chunks == 2 and resumed.rows == 41
+    assert _digest(interrupted.output) == _digest(whole.output)
+
+
+def test_checkpoint_of_another_run_is_refused_then_restarted(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv")
+    score(_options(tmp_path, tiny_model, source), load=lambda: model, stop_after_chunks=1)
+    changed = _options(tmp_path, tiny_model, source, evidence=False)
+    with pytest.raises(InputError, match="checkpoint of a different run"):
+        score(changed, load=lambda: model)
+    summary = score(changed, load=lambda: model, restart=True)
+    assert summary.resumed_chunks == 0 and changed.output.exists()
+
+
+def test_parquet_output_keeps_input_types(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "survey.parquet"
+    pq.write_table(
+        pa.table({"n": [1, 2, 3], "comment": ["审批太慢", None, "IT工单没人理"], "score": [3.5, 4.0, None]}), source
+    )
+    score(_options(tmp_path, tiny_model, source, "out.parquet"), load=lambda: model)
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.schema.field("n").type == pa.int64() and table.schema.field("score").type == pa.float64()
+    assert table.column("status").to_pylist() == ["ok", "empty", "ok"]
+    assert table.column("needs_review").type == pa.bool_()
+
+
+def test_clear_errors_for_bad_inputs(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv", rows=4)
+    with pytest.raises(InputError, match=r"survey.csv: has no column 'text' \(--text-col"):
+        score(ScoreOptions(input=source, output=tmp_path / "o.csv", model=tiny_model), load=lambda: model)
+    with pytest.raises(InputError, match="has no column 'dept'"):
+        score(_options(tmp_path, tiny_model, source, group_col="dept"), load=lambda: model)
+    with pytest.raises(InputError, match=r"cannot write '\.xlsx' output"):
+        score(_options(tmp_path, tiny_model, source, "o.xlsx"), load=lambda: model)
+    with pytest.raises(InputError, match="is the input file"):
+        score(_options(tmp_path, tiny_model, source, "survey.csv"), load=lambda: model)
+    scored = tmp_path / "scored.csv"
+    score(_options(tmp_path, tiny_model, source), load=lambda: model)
+    with pytest.raises(InputError, match="already has column"):
+        score(_options(tmp_path, tiny_model, scored, "again.csv"), load=lambda: model)
+
+
+def test_gb18030_rows_read_as_utf8_get_row_errors_not_a_crash(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "gbk.csv"
+    source.write_bytes(b"comment\n" + "审批流程太长\n".encode("gb18030") + "工单没人理\n".encode())
+    summary = score(_options(tmp_path, tiny_model, source), load=lambda: model)
+    rows = [row.data for row in iter_rows(tmp_path / "scored.csv")]
+    assert summary.errors == 1 and rows[0]["status"].startswith("error: row 2 is not valid utf-8")
+    assert "gb18030" in rows[0]["status"] and rows[1]["status"] == "ok"
+    score(_options(tmp_path, tiny_model, source, "fixed.csv", encoding="gb18030"), load=lambda: model)
+    assert next(iter_rows(tmp_path / "fixed.csv")).data["status"] == "ok"  # type: ignore[index]
+
+
+@pytest.mark.slow
+# Ray Data (2.60) copies its own deprecated context fields on every dataset; the warnings are not ours.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_ray_engine_equals_local_engine_row_for_row(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    ray = pytest.importorskip("ray")
+    source = _survey(tmp_path / "survey.csv", rows=30)
+    local = _options(tmp_path / "local", tiny_model, source, "scored.jsonl")
+    score(local, load=lambda: model)
+    distributed = _options(tmp_path / "ray", tiny_model, source, "scored.jsonl", engine="ray", workers=2)
+    try:
+        summary = score(distributed, load=lambda: model)
+    finally:
+        ray.shutdown()
+    assert summary.rows == 31 and summary.chunks == 4
+    assert distributed.output.read_bytes() == local.output.read_bytes()
