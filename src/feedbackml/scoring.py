@@ -421,13 +421,20 @@ def score(
     if options.engine == "ray":
         from feedbackml.scoring_ray import score_chunks_with_ray
 
-        chunk_paths = score_chunks_with_ray(options, writer, folder, version, summary, progress, stop_after_chunks)
+        chunk_paths = score_chunks_with_ray(options, writer, folder, version, summary, progress)
     else:
         import torch
 
         torch.set_num_threads(options.threads)  # as each Ray worker does: same threads, same arithmetic
-        chunk_paths = _score_chunks_locally(
-            model, options, writer, folder, version, summary, progress, stop_after_chunks
+        chunk_paths = write_chunks(
+            options,
+            writer,
+            folder,
+            version,
+            summary,
+            lambda _, texts: score_texts(model, texts, options.evidence),
+            progress=progress,
+            stop_after_chunks=stop_after_chunks,
         )
     if chunk_paths is None:  # stopped early on purpose
         summary.seconds = time.perf_counter() - started
@@ -491,16 +498,22 @@ def input_chunks(options: ScoreOptions) -> Iterator[tuple[int, list[Prepared]]]:
         yield index, [prepare(row, options) for row in chunk]
 
 
-def _score_chunks_locally(
-    model: Classifier,
+ChunkPredictor = Callable[[int, list[str]], list[Prediction]]
+
+
+def write_chunks(
     options: ScoreOptions,
     writer: ChunkWriter,
     folder: Path,
     version: str,
     summary: ScoreSummary,
-    progress: Progress | None,
-    stop_after_chunks: int | None,
+    predict_chunk: ChunkPredictor,
+    *,
+    progress: Progress | None = None,
+    stop_after_chunks: int | None = None,
 ) -> list[Path] | None:
+    """Write every output chunk not yet in the checkpoint, with ``predict_chunk(index, texts)`` supplying the
+    predictions of a chunk's scorable texts; returns the chunk paths in order, or None when stopped early."""
     paths = []
     for index, prepared in input_chunks(options):
         path = chunk_path(folder, index, writer)
@@ -513,10 +526,9 @@ def _score_chunks_locally(
             if stop_after_chunks is not None and summary.chunks - summary.resumed_chunks > stop_after_chunks:
                 return None
             positions = [position for position, item in enumerate(prepared) if item.text is not None]
-            predictions = score_texts(model, [prepared[p].text for p in positions], options.evidence)  # type: ignore[misc]
-            writer.write(
-                path, build_records(prepared, dict(zip(positions, predictions, strict=True)), options, version)
-            )
+            predictions = predict_chunk(index, [prepared[p].text for p in positions])  # type: ignore[misc]
+            by_position = dict(zip(positions, predictions, strict=True))
+            writer.write(path, build_records(prepared, by_position, options, version))
         if progress is not None:
             progress(len(prepared))
     return paths

@@ -25,11 +25,10 @@ from feedbackml.scoring import (
     Progress,
     ScoreOptions,
     ScoreSummary,
-    build_records,
     chunk_path,
-    count_statuses,
     input_chunks,
     score_texts,
+    write_chunks,
 )
 
 
@@ -81,7 +80,6 @@ def score_chunks_with_ray(
     version: str,
     summary: ScoreSummary,
     progress: Progress | None,
-    stop_after_chunks: int | None = None,
 ) -> list[Path] | None:
     # Pass 1: stage the texts of every chunk not yet in the checkpoint.
     staged = []
@@ -109,20 +107,13 @@ def score_chunks_with_ray(
         for row in dataset.iter_rows():
             if progress is not None:
                 progress(int(row["rows"]))
+
     # Pass 2: join predictions with the input rows, chunk by chunk, as the local engine writes them.
-    paths = []
-    for index, prepared in input_chunks(options):
-        path = chunk_path(folder, index, writer)
-        paths.append(path)
-        count_statuses(summary, prepared)
-        summary.chunks += 1
-        if path.exists():
-            summary.resumed_chunks += 1
-            continue
+    def staged_predictions(index: int, texts: list[str]) -> list[Prediction]:
         predictions_path = folder / f"predictions-{index:07d}.json"
-        loaded = [prediction_from_json(item) for item in json.loads(predictions_path.read_text(encoding="utf-8"))]
-        positions = [position for position, item in enumerate(prepared) if item.text is not None]
-        writer.write(path, build_records(prepared, dict(zip(positions, loaded, strict=True)), options, version))
+        loaded = json.loads(predictions_path.read_text(encoding="utf-8"))
         predictions_path.unlink()
         (folder / f"texts-{index:07d}.json").unlink(missing_ok=True)
-    return paths
+        return [prediction_from_json(item) for item in loaded]
+
+    return write_chunks(options, writer, folder, version, summary, staged_predictions)

@@ -56,6 +56,9 @@ def score_command(
 
     if engine not in ("local", "ray"):
         fail(f"--engine must be local or ray (got '{engine}')")
+    if report is not None and report.exists() and (not report.is_dir() or any(report.iterdir())):
+        # checked before scoring, not after an hour of it
+        fail(f"{report}: exists and is not an empty folder (expected a new folder for --report)")
     options = ScoreOptions(
         input=input,
         output=out,
