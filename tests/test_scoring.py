@@ -157,3 +157,20 @@ def test_ray_engine_equals_local_engine_row_for_row(tmp_path: Path, tiny_model: 
         ray.shutdown()
     assert summary.rows == 31 and summary.chunks == 4
     assert distributed.output.read_bytes() == local.output.read_bytes()
+
+
+def test_evidence_sample_explains_a_fixed_share_of_rows(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv", rows=40)
+    full = _options(tmp_path / "full", tiny_model, source)
+    sampled = _options(tmp_path / "sampled", tiny_model, source, evidence_sample=0.3)
+    score(full, load=lambda: model)
+    score(sampled, load=lambda: model)
+    full_rows = [row.data for row in iter_rows(full.output)]
+    sampled_rows = [row.data for row in iter_rows(sampled.output)]
+    chosen = [sampled.wants_evidence(int(row["source_line"])) for row in sampled_rows]  # type: ignore[index]
+    assert 0 < sum(chosen) < len(chosen)
+    for wanted, whole, part in zip(chosen, full_rows, sampled_rows, strict=True):
+        assert part["barriers"] == whole["barriers"] and part["sentiment"] == whole["sentiment"]  # type: ignore[index]
+        if not wanted:
+            assert part["evidence"] == "[]"  # type: ignore[index]
+    assert any(row["evidence"] != "[]" for row in sampled_rows)  # type: ignore[index]

@@ -26,6 +26,7 @@ from feedbackml.scoring import (
     ScoreOptions,
     ScoreSummary,
     chunk_path,
+    chunk_work,
     input_chunks,
     score_texts,
     write_chunks,
@@ -55,8 +56,8 @@ class ChunkScorer:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         for texts_path, predictions_path in zip(batch["texts"], batch["predictions"], strict=True):
-            texts = json.loads(Path(str(texts_path)).read_text(encoding="utf-8"))
-            predictions = score_texts(self.model, texts, self.options.evidence)
+            work = json.loads(Path(str(texts_path)).read_text(encoding="utf-8"))
+            predictions = score_texts(self.model, work["texts"], work["evidence"])
             with atomic_path(Path(str(predictions_path))) as temporary:
                 temporary.write_text(json.dumps([p.to_json() for p in predictions], ensure_ascii=False), "utf-8")
         return {"chunk": batch["chunk"], "rows": batch["rows"]}
@@ -89,9 +90,12 @@ def score_chunks_with_ray(
         texts_path = folder / f"texts-{index:07d}.json"
         predictions_path = folder / f"predictions-{index:07d}.json"
         if not predictions_path.exists():
+            positions = [position for position, item in enumerate(prepared) if item.text is not None]
+            texts, evidence_for = chunk_work(prepared, positions, options)
             with atomic_path(texts_path) as temporary:
-                texts = [item.text for item in prepared if item.text is not None]
-                temporary.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+                temporary.write_text(
+                    json.dumps({"texts": texts, "evidence": evidence_for}, ensure_ascii=False), encoding="utf-8"
+                )
             staged.append(
                 {"chunk": index, "rows": len(prepared), "texts": str(texts_path), "predictions": str(predictions_path)}
             )
@@ -109,7 +113,7 @@ def score_chunks_with_ray(
                 progress(int(row["rows"]))
 
     # Pass 2: join predictions with the input rows, chunk by chunk, as the local engine writes them.
-    def staged_predictions(index: int, texts: list[str]) -> list[Prediction]:
+    def staged_predictions(index: int, texts: list[str], evidence_for: list[bool]) -> list[Prediction]:
         predictions_path = folder / f"predictions-{index:07d}.json"
         loaded = json.loads(predictions_path.read_text(encoding="utf-8"))
         predictions_path.unlink()

@@ -29,6 +29,16 @@ def score_command(
     evidence: Annotated[
         bool, typer.Option("--evidence/--no-evidence", help="Find the words behind each label.")
     ] = True,
+    evidence_sample: Annotated[
+        float,
+        typer.Option(
+            "--evidence-sample",
+            min=0.0,
+            max=1.0,
+            help="Share of rows that get evidence (a fixed sample by row position); evidence costs a model pass per "
+            "word, and a sample is enough for the report's evidence words.",
+        ),
+    ] = 1.0,
     runtime: Annotated[
         str | None, typer.Option("--runtime", help="torch, onnx or onnx-int8 (default: the model folder's choice).")
     ] = None,
@@ -69,6 +79,7 @@ def score_command(
         wave_col=wave_col,
         redact=redact,
         evidence=evidence,
+        evidence_sample=evidence_sample,
         runtime=runtime,
         chunk_rows=chunk_rows,
         encoding=encoding,
