@@ -42,7 +42,7 @@ demo: install model
 	$(BIN)/python scripts/make_demo_survey.py --rows 20000 --out demo/survey_20k.csv
 	rm -rf demo/report
 	$(BIN)/feedbackml score demo/survey_20k.csv --out demo/scored_20k.csv --model $(MODEL) --text-col comment \
-		--group-col department --wave-col wave --redact --report demo/report
+		--group-col department --wave-col wave --redact --evidence-sample 0.05 --report demo/report
 	@echo "open demo/report/report.html (scripts/screenshot_report.sh renders it to a PNG)"
 
 validate: install
