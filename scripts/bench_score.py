@@ -48,7 +48,7 @@ def main() -> None:
             writer.writerows(rows)
         texts = [row[args.text_col] for row in rows if row[args.text_col].strip()]
 
-        model = load_model(args.model) if args.runtime is None else load_model(args.model, runtime=args.runtime)  # type: ignore[call-arg]
+        model = load_model(args.model, runtime=args.runtime, threads=1)
         model.predict(texts[:32], evidence=args.evidence)  # warm-up: lazy initialisation is not throughput
         started = time.perf_counter()
         for start in range(0, len(texts), args.chunk_rows):

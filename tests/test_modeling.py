@@ -99,3 +99,36 @@ def test_calibration_needs_review() -> None:
     barrier = np.array([[0.9, 0.1, 0.1], [0.55, 0.1, 0.1], [0.9, 0.1, 0.1]])
     sentiment = np.array([[0.8, 0.1, 0.1], [0.8, 0.1, 0.1], [0.4, 0.3, 0.3]])
     assert calibration.needs_review(barrier, sentiment).tolist() == [False, True, True]
+
+
+def test_length_batches_sort_and_bound_padding() -> None:
+    from feedbackml.modeling import _length_batches
+
+    lengths = [5, 5, 5, 6, 7, 20, 21, 22, 100, 3]
+    batches = _length_batches(lengths, 4)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= 4
+        widths = [lengths[i] for i in batch]
+        assert widths == sorted(widths)
+        if len(batch) > 1:  # padding to the batch's longest adds at most a quarter of its real tokens
+            assert len(batch) * max(widths) <= 1.25 * sum(widths)
+    assert [lengths[i] for i in batches[-1]] == [100]  # the long one is not allowed to pad the others
+
+
+def test_coarse_to_fine_evidence_picks_words_of_the_comment(tiny_model: Path) -> None:
+    model = load_model(tiny_model, runtime="torch")
+    model.calibration = Calibration(thresholds=dict.fromkeys(("subjective", "objective", "role_misalignment"), 0.0))
+    text = "采购部总是推诿扯皮,说与我无关。IT系统也不通,审批流程太长,问三遍才回,对接人爱答不理。"
+    barrier_probs, sentiment_probs, _ = model.probabilities([text])
+    labels = [(("subjective", "objective", "role_misalignment"), "negative")]
+    exhaustive = model.evidence_many([text], labels, barrier_probs, sentiment_probs)[0]
+    coarse = model.evidence_many([text], labels, barrier_probs, sentiment_probs, exhaustive_words=4)[0]
+    assert coarse, "coarse-to-fine occlusion found no evidence at all"
+    for item in coarse:
+        assert text[item.start : item.end] == item.word and item.weight > 0
+    # a word's weight is its own occlusion drop, however it was found
+    weights = {(e.word, e.start, e.label): e.weight for e in exhaustive}
+    for item in coarse:
+        if (item.word, item.start, item.label) in weights:
+            assert item.weight == pytest.approx(weights[(item.word, item.start, item.label)], abs=1e-3)

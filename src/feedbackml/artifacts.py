@@ -22,7 +22,17 @@ from typing import Any
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-_TRACKED_PACKAGES = ("feedbackml", "torch", "transformers", "tokenizers", "safetensors", "scikit-learn", "numpy")
+_TRACKED_PACKAGES = (
+    "feedbackml",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "scikit-learn",
+    "numpy",
+    "onnx",
+    "onnxruntime",
+)
 
 
 class ModelFolderError(ValueError):
@@ -70,16 +80,24 @@ def _model_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
-def write_manifest(folder: Path, *, data: dict[str, str], metrics: dict[str, Any]) -> dict[str, Any]:
+def write_manifest(
+    folder: Path, *, data: dict[str, str], metrics: dict[str, Any], previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """List every file of ``folder`` with its sha256. ``previous``: the manifest of the folder this one
+    updates (e.g. by adding an ONNX export); its creation time and training commit are kept, and the update
+    is dated separately."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     manifest = {
         "format": FORMAT_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": previous.get("created", now) if previous else now,
         "files": {str(p.relative_to(folder)): sha256_file(p) for p in _model_files(folder)},
         "data": data,
         "versions": _versions(),
-        "git_commit": git_commit(),
+        "git_commit": previous.get("git_commit") if previous else git_commit(),
         "metrics": metrics,
     }
+    if previous:
+        manifest["updated"] = now
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
 

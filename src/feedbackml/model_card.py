@@ -7,7 +7,12 @@ from typing import Any
 from feedbackml.labels import BARRIERS, SENTIMENTS
 
 
-def render_model_card(meta: dict[str, Any], dev: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
+def render_model_card(
+    meta: dict[str, Any],
+    dev: dict[str, Any],
+    baseline: dict[str, Any] | None = None,
+    runtimes: dict[str, Any] | None = None,
+) -> str:
     config = meta.get("config", {})
     base = meta.get("base_model", {})
     barriers, sentiment, calibration = dev["barriers"], dev["sentiment"], dev["calibration"]
@@ -67,6 +72,7 @@ def render_model_card(meta: dict[str, Any], dev: dict[str, Any], baseline: dict[
         f"{abstain.get('exact_match_answered', 0):.3f} on answered vs {abstain.get('exact_match_flagged', 0):.3f} on "
         "flagged comments.",
         "",
+        *(_runtime_lines(runtimes) if runtimes else []),
         "## Training recipe",
         "",
         "```yaml",
@@ -83,3 +89,43 @@ def render_model_card(meta: dict[str, Any], dev: dict[str, Any], baseline: dict[
         "- Texts longer than the encoder's window are scored sentence by sentence and rolled up (`split: true`).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _runtime_lines(runtimes: dict[str, Any]) -> list[str]:
+    """What each runtime measured on dev when the model was exported, and which one loads by default."""
+    quantization = runtimes.get("quantization", {})
+    lines = [
+        "## Runtimes",
+        "",
+        f"Measured on dev ({runtimes['dev_size']} comments, {runtimes['threads']} thread(s), batch of 32) when the "
+        "model was exported; loss is torch's macro-F1 minus the runtime's.",
+        "",
+        "| runtime | comments/s | barrier macro-F1 | loss | sentiment macro-F1 | loss | file |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    files = runtimes.get("files", {})
+    for runtime, row in runtimes["dev"].items():
+        lines.append(
+            f"| {runtime}{' (default)' if runtime == runtimes['default'] else ''} | {row['comments_per_s']:.1f} "
+            f"| {row['barriers_macro_f1']:.3f} | {row['barriers_loss'] * 100:+.2f} pt "
+            f"| {row['sentiment_macro_f1']:.3f} | {row['sentiment_loss'] * 100:+.2f} pt "
+            f"| `{files.get(runtime, 'encoder/')}` |"
+        )
+    lines += [
+        "",
+        f"The default, `{runtimes['default']}`, is the fastest runtime that loses at most "
+        f"{runtimes['max_f1_loss'] * 100:.1f} point of macro-F1 (barriers and sentiment each) against torch. int8 is "
+        f"ONNX Runtime dynamic quantization ({', '.join(quantization.get('op_types', []))} weights, "
+        f"{'per-channel' if quantization.get('per_channel') else 'per-tensor'} scales"
+        + (
+            f"; MatMuls fed by {', '.join(quantization['fp32_after'])} stay fp32"
+            if quantization.get("fp32_after")
+            else ""
+        )
+        + "); the export check found a "
+        "largest logit difference to torch of "
+        + ", ".join(f"{k} {v:.2g}" for k, v in runtimes.get("check_max_abs_logit_diff", {}).items())
+        + ". Choose another with `--runtime` or `FEEDBACKML_RUNTIME`.",
+        "",
+    ]
+    return lines

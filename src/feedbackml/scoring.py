@@ -483,9 +483,7 @@ def load_for_scoring(options: ScoreOptions) -> Classifier:
     from feedbackml.modeling import load_model
 
     torch.set_num_threads(options.threads)
-    if options.runtime is None:
-        return load_model(options.model)
-    return load_model(options.model, runtime=options.runtime)  # type: ignore[call-arg]
+    return load_model(options.model, runtime=options.runtime, threads=options.threads)
 
 
 def chunk_path(folder: Path, index: int, writer: ChunkWriter) -> Path:

@@ -24,6 +24,7 @@ from feedbackml.labels import BARRIERS, SENTIMENTS
 from feedbackml.metrics import barrier_scores, best_threshold, fit_temperature, sentiment_scores
 from feedbackml.model_card import render_model_card
 from feedbackml.modeling import Calibration, Classifier, EncoderClassifier, build_net
+from feedbackml.runtime import add_runtimes
 from feedbackml.text import normalize
 
 Log = Callable[[str], None]
@@ -169,7 +170,11 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
             (staging / BASELINE_FOLDER).mkdir()
             baseline.save(staging / BASELINE_FOLDER)
             metrics["baseline_dev"] = baseline_dev
-        card = render_model_card(model.meta, dev_metrics, None if model is baseline else baseline_dev)
+        runtimes = None
+        if isinstance(model, EncoderClassifier):
+            # ONNX fp32 and int8 beside the torch weights; the default runtime is measured on dev here
+            runtimes = add_runtimes(staging, model, dev_texts, dev_barriers, dev_sentiments, log=log)
+        card = render_model_card(model.meta, dev_metrics, None if model is baseline else baseline_dev, runtimes)
         (staging / "README.md").write_text(card, encoding="utf-8")
         write_manifest(staging, data=data_fingerprint([*config.data.train, *config.data.dev]), metrics=metrics)
     log(

@@ -11,6 +11,7 @@ from feedbackml.cli.model import compare_command, evaluate_command, predict_comm
 from feedbackml.cli.report import report_command
 from feedbackml.cli.score import score_command
 from feedbackml.cli.serve import serve_command
+from feedbackml.cli.speed import bench_command, export_command
 
 app = typer.Typer(
     name="feedbackml",
@@ -27,6 +28,8 @@ app.command("compare")(compare_command)
 app.command("predict")(predict_command)
 app.command("score")(score_command)
 app.command("serve")(serve_command)
+app.command("export")(export_command)
+app.command("bench")(bench_command)
 app.command("report")(report_command)
 
 

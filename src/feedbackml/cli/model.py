@@ -26,10 +26,21 @@ from feedbackml.data.records import load_labelled
 from feedbackml.labels import BARRIER_NAMES_ZH, SENTIMENT_NAMES_ZH
 
 ModelDir = Annotated[Path, typer.Option("--model", help="A model folder written by 'feedbackml train'.")]
-Threads = Annotated[int | None, typer.Option("--threads", min=1, help="torch threads (default: torch's choice).")]
+Threads = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, help="torch or ONNX Runtime threads (default: torch's choice; ONNX Runtime 1)."),
+]
+Runtime = Annotated[
+    str,
+    typer.Option(
+        "--runtime",
+        help="torch, onnx, onnx-int8, or auto: the fastest runtime within 0.5 point of torch's dev macro-F1, as "
+        "measured and recorded by 'feedbackml export' (torch when the folder has no export).",
+    ),
+]
 
 
-def _load(path: Path, threads: int | None = None):  # type: ignore[no-untyped-def]
+def _load(path: Path, threads: int | None = None, runtime: str = "auto"):  # type: ignore[no-untyped-def]
     from feedbackml.modeling import load_model
 
     if threads:
@@ -37,8 +48,8 @@ def _load(path: Path, threads: int | None = None):  # type: ignore[no-untyped-de
 
         torch.set_num_threads(threads)
     try:
-        return load_model(path)
-    except ModelFolderError as error:
+        return load_model(path, runtime=runtime, threads=threads)
+    except (ModelFolderError, ValueError) as error:
         fail(str(error))
 
 
@@ -146,9 +157,10 @@ def predict_command(
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
     threads: Threads = None,
+    runtime: Runtime = "auto",
 ) -> None:
     """Classify comments given on the command line and show probabilities and evidence."""
-    classifier = _load(model, threads)
+    classifier = _load(model, threads, runtime)
     for text, prediction in zip(texts, classifier.predict(list(texts), evidence=evidence), strict=True):
         if as_json:
             typer.echo(json.dumps(prediction.to_json(), ensure_ascii=False))

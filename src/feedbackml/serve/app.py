@@ -103,9 +103,9 @@ class Service:
 
 
 def _load_and_warm(settings: Any) -> Classifier:
-    """Load from the configured local folder only (manifest verified), and score once so the first real
-    request does not pay for lazy initialisation."""
-    model = load_model(settings.model_dir)
+    """Load from the configured local folder only (manifest verified) with the configured runtime, and score
+    once so the first real request does not pay for lazy initialisation."""
+    model = load_model(settings.model_dir, runtime=settings.runtime, threads=settings.threads)
     model.predict([WARMUP_TEXT, "好"], evidence=True)
     return model
 

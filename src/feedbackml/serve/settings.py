@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,7 +49,12 @@ class ServeSettings(BaseSettings):
     batch_max_size: int = Field(32, ge=1, description="Comments the model scores in one batch across callers.")
     batch_max_wait_ms: float = Field(5.0, ge=0, description="How long the batcher waits to fill a batch.")
     evidence_default: bool = Field(False, description="Whether items get evidence when options.evidence is unset.")
-    threads: int = Field(1, ge=1, description="torch threads of the one inference worker.")
+    threads: int = Field(1, ge=1, description="torch (or ONNX Runtime) threads of the one inference worker.")
+    runtime: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        "auto",
+        description="What runs the encoder: auto is the default recorded in the model folder by 'feedbackml "
+        "export' (the fastest runtime within 0.5 point of torch's dev macro-F1; torch when never exported).",
+    )
 
     @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod
