@@ -61,7 +61,7 @@ def test_sigterm_drains_in_flight_requests(tiny_model: Path, tmp_path: Path) -> 
             body = {
                 "items": [
                     {"id": str(i), "text": "审批流程要走五级签字,没人拍板,采购部门总说与我无关。" * 3}
-                    for i in range(16)
+                    for i in range(64)
                 ],
                 "options": {"evidence": True},
             }
@@ -74,17 +74,20 @@ def test_sigterm_drains_in_flight_requests(tiny_model: Path, tmp_path: Path) -> 
 
             worker = threading.Thread(target=post)
             worker.start()
-            time.sleep(1.0)
-            assert worker.is_alive(), "the request finished before SIGTERM; make it longer"
+            deadline = time.monotonic() + 30
+            while "feedbackml_in_flight 1.0" not in httpx.get(f"{url}/metrics").text:  # the request is being worked
+                assert worker.is_alive() and time.monotonic() < deadline, "the request never was in flight"
+                time.sleep(0.01)
             process.send_signal(signal.SIGTERM)
             worker.join(timeout=120)
             returncode = process.wait(timeout=60)
         finally:
             if process.poll() is None:
                 process.kill()
+                process.wait()
     response = answer["response"]
     assert response.status_code == 200, response.text
-    assert len(response.json()["results"]) == 16
+    assert len(response.json()["results"]) == 64
     # uvicorn re-raises the signal once it has drained, so process managers see a terminated-by-SIGTERM exit
     assert returncode in (0, -signal.SIGTERM)
     log_text = log_path.read_text(encoding="utf-8", errors="replace")
