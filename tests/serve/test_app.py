@@ -6,6 +6,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -197,18 +198,18 @@ class _Slow:
         return self.model.predict(texts, evidence=evidence)
 
 
+async def _concurrent_posts(app: Any, body: dict[str, Any], count: int) -> list[httpx.Response]:
+    """``count`` identical classify requests at once, against a started app."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*[client.post("/v1/classify", json=body, headers=AUTH) for _ in range(count)])
+
+
 def test_burst_above_in_flight_limit_gets_429_not_5xx(tiny_model: Path) -> None:
     settings = _settings(tiny_model, max_in_flight=2, batch_max_size=1, batch_max_wait_ms=0)
     app = create_app(settings, model=_Slow(load_model(tiny_model), 0.2))  # type: ignore[arg-type]
-
-    async def burst() -> list[httpx.Response]:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                body = {"items": [{"id": "a", "text": "审批慢"}]}
-                return await asyncio.gather(*[client.post("/v1/classify", json=body, headers=AUTH) for _ in range(8)])
-
-    responses = asyncio.run(burst())
+    responses = asyncio.run(_concurrent_posts(app, {"items": [{"id": "a", "text": "审批慢"}]}, 8))
     codes = sorted(r.status_code for r in responses)
     assert codes.count(200) >= 2 and 429 in codes and all(code < 500 for code in codes), codes
     refused = next(r for r in responses if r.status_code == 429)
@@ -220,16 +221,9 @@ def test_comments_beyond_the_queue_limit_get_429_at_once(tiny_model: Path) -> No
     # overfill the queue are refused at once rather than left to time out.
     settings = _settings(tiny_model, max_queued_items=6, batch_max_size=4, batch_max_wait_ms=0)
     app = create_app(settings, model=_Slow(load_model(tiny_model), 0.3))  # type: ignore[arg-type]
-
-    async def burst() -> list[httpx.Response]:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                body = {"items": [{"id": str(i), "text": "审批慢"} for i in range(4)]}
-                return await asyncio.gather(*[client.post("/v1/classify", json=body, headers=AUTH) for _ in range(3)])
-
     started = time.perf_counter()
-    responses = asyncio.run(burst())
+    body = {"items": [{"id": str(i), "text": "审批慢"} for i in range(4)]}
+    responses = asyncio.run(_concurrent_posts(app, body, 3))
     codes = sorted(r.status_code for r in responses)
     assert codes == [200, 429, 429], codes
     refused = next(r for r in responses if r.status_code == 429)
