@@ -517,3 +517,12 @@ def test_without_group_and_wave_columns(tmp_path: Path) -> None:
     numbers = json.loads((out / "aggregates.json").read_text(encoding="utf-8"))
     assert "groups" not in numbers and "waves" not in numbers
     assert math.isclose(numbers["overall"]["barriers"]["objective"]["share"], round(34 / 66, 4))
+
+
+def test_function_words_are_not_listed_as_evidence() -> None:
+    from collections import Counter
+
+    from feedbackml.report.view import _top_words
+
+    counter = Counter({"不": 40, "的": 30, "推诿": 12, "流程": 9, "13912345678": 8, "，": 7})
+    assert [item["word"] for item in _top_words(counter, limit=5, minimum=3)] == ["推诿", "流程"]

@@ -427,7 +427,8 @@ def _words_section(view: dict[str, Any], number: int) -> str:
             f'<h2 id="words">{number}. 证据词 Evidence words per barrier</h2>',
             "<p class='note'>The words the model relied on most (deleting them lowers the barrier's probability "
             f"most), with the number of comments in which each was evidence. Only words seen in at least "
-            f"{view['min_word_comments']} comments are listed, and never words holding personal data.{pruned}</p>",
+            f"{view['min_word_comments']} comments are listed, and never words holding personal data or common "
+            f"function words (的, 了, 不, 是 …).{pruned}</p>",
             f"<table><tr><th>分组 group</th>{head}</tr>{''.join(rows)}</table>",
         ]
     )

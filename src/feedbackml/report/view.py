@@ -97,14 +97,22 @@ def wave_order(name: str) -> tuple[Any, ...]:
     return (0, moment.replace(tzinfo=None).isoformat())
 
 
+# Function words the model often leans on (deleting 不 or 的 changes a sentence) but that tell a manager nothing.
+FUNCTION_WORDS = frozenset(
+    "的 了 是 就 也 都 还 又 在 和 与 及 或 一 一个 这 那 这个 那个 我 我们 你 你们 他 他们 她 她们 它 人 有 没 没有 "  # noqa: SIM905
+    "不 说 要 会 能 被 把 给 让 对 从 到 个 吧 呢 啊 吗 嘛 很 太 更 最 就是 一句 其实 然后 但是 因为 所以 什么 怎么 "
+    "一下 这样 那样 现在 已经 可以 觉得 认为 地 得 着 过".split()
+)
+
+
 def _top_words(counter: Counter[str], limit: int, minimum: int) -> list[dict[str, Any]]:
     """Most frequent evidence words seen in at least ``minimum`` comments; words holding personal data (those
-    redaction would change) and punctuation are never listed."""
+    redaction would change), punctuation and function words are never listed."""
     words = []
     for word, count in sorted(counter.items(), key=lambda item: (-item[1], item[0])):
         if count < minimum or len(words) >= limit:
             break
-        if not any(char.isalnum() for char in word) or redact(word) != word:
+        if not any(char.isalnum() for char in word) or word in FUNCTION_WORDS or redact(word) != word:
             continue
         words.append({"word": word, "comments": count})
     return words
