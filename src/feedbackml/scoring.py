@@ -439,8 +439,14 @@ def score(
         )
     header, schema = _input_columns(options)
     _check_columns(options, header)
-    model = (load or (lambda: load_for_scoring(options)))()
-    version = model.version
+    if options.engine == "ray" and load is None:
+        from feedbackml.artifacts import model_version, verify_folder
+
+        # Ray workers load the model themselves; the driver only needs its (verified) version.
+        version = model_version(verify_folder(options.model))
+    else:
+        model = (load or (lambda: load_for_scoring(options)))()
+        version = model.version
     folder = _open_partial(options, options_identity(options, version), restart)
     writer = ChunkWriter(kind, header, schema)
     summary = ScoreSummary(model_version=version, output=str(options.output))
