@@ -236,34 +236,16 @@ def _suppressed_line(view: dict[str, Any]) -> str:
     )
 
 
+def _bar_row(label: str, stat: dict[str, Any]) -> tuple[str, float, str, str]:
+    """One bar of a distribution chart: name, share, its label and colour."""
+    return NAMES[label], stat["share"], f"{pct(stat['share'])}  n={stat['n']:,}", COLORS[label]
+
+
 def _distribution_section(view: dict[str, Any]) -> str:
     overall = view["overall"]
-    barrier_rows = [
-        (
-            NAMES[label],
-            overall["barriers"][label]["share"],
-            f"{pct(overall['barriers'][label]['share'])}  n={overall['barriers'][label]['n']:,}",
-            COLORS[label],
-        )
-        for label in BARRIERS
-    ]
-    barrier_rows.append(
-        (
-            NAMES["no_barrier"],
-            overall["no_barrier"]["share"],
-            f"{pct(overall['no_barrier']['share'])}  n={overall['no_barrier']['n']:,}",
-            COLORS["no_barrier"],
-        )
-    )
-    sentiment_rows = [
-        (
-            NAMES[label],
-            overall["sentiment"][label]["share"],
-            f"{pct(overall['sentiment'][label]['share'])}  n={overall['sentiment'][label]['n']:,}",
-            COLORS[label],
-        )
-        for label in SENTIMENTS
-    ]
+    barrier_rows = [_bar_row(label, overall["barriers"][label]) for label in BARRIERS]
+    barrier_rows.append(_bar_row("no_barrier", overall["no_barrier"]))
+    sentiment_rows = [_bar_row(label, overall["sentiment"][label]) for label in SENTIMENTS]
     return "\n".join(
         [
             '<h2 id="distribution">2. 障碍与情感分布 Barriers and sentiment</h2>',
