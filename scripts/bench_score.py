@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from feedbackml.io import iter_rows
-from feedbackml.modeling import load_model
+from feedbackml.model import load_model
 from feedbackml.scoring import ScoreOptions, score
 
 

@@ -33,7 +33,7 @@ BIN = Path(sys.executable).parent
 def in_process(model_dir: Path, seconds: float, threads: int) -> dict[str, float]:
     import torch
 
-    from feedbackml.modeling import load_model
+    from feedbackml.model import load_model
 
     torch.set_num_threads(threads)
     texts = [json.loads(line)["text"] for line in (ROOT / "data/labelled/test.jsonl").read_text("utf-8").splitlines()]

@@ -152,6 +152,7 @@ def tiny_config(base: Path, folder: Path, *, train_rows: int = 64, dev_rows: int
         "batch_size": 8,
         "max_length": 48,
         "threads": 1,
+        "export_runtimes": False,  # only the session's tiny_model pays for the ONNX export
         "data": {
             "train": [corpus_subset(folder, "train", train_rows)],
             "dev": [corpus_subset(folder, "dev", dev_rows)],
@@ -170,5 +171,12 @@ def quiet_train(config: Any) -> Path:
 def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny encoder classifier trained for a few steps on a corpus subset (with its TF-IDF baseline)."""
     return quiet_train(
-        tiny_config(tiny_base, tmp_path_factory.mktemp("tiny-model"), train_rows=96, dev_rows=48, max_steps=6)
+        tiny_config(
+            tiny_base,
+            tmp_path_factory.mktemp("tiny-model"),
+            train_rows=96,
+            dev_rows=48,
+            max_steps=6,
+            export_runtimes=True,
+        )
     )

@@ -8,7 +8,7 @@ import pytest
 from feedbackml.config import TrainConfig
 from feedbackml.data.records import load_labelled
 from feedbackml.evaluate import compare, evaluate, format_comparison
-from feedbackml.modeling import load_model
+from feedbackml.model import load_model
 from feedbackml.trainer import train
 from tests.conftest import LABELLED
 

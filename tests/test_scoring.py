@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feedbackml.io import InputError, iter_rows
-from feedbackml.modeling import load_model
+from feedbackml.model import load_model
 from feedbackml.scoring import ADDED_COLUMNS, ScoreOptions, partial_folder, score
 from tests.conftest import LABELLED
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from feedbackml.artifacts import publishing
-from feedbackml.modeling import load_model
+from feedbackml.model import load_model
 from tests.conftest import quiet_train, tiny_config
 
 
@@ -14,14 +14,16 @@ def test_training_is_seeded_and_reproducible(tiny_base: Path, tmp_path: Path) ->
     config = tiny_config(tiny_base, tmp_path)
     first = quiet_train(config.model_copy(update={"out": tmp_path / "a"}))
     second = quiet_train(config.model_copy(update={"out": tmp_path / "b"}))
-    # torch explicitly: the default runtime is chosen by a timing measured at export, which need not repeat
-    a, b = load_model(first, runtime="torch"), load_model(second, runtime="torch")
+    a, b = load_model(first), load_model(second)
+    assert a.runtime == b.runtime == "torch"  # tiny_config turns the export off: no ONNX files to choose from
     assert a.predict("流程太慢").barrier_probs == b.predict("流程太慢").barrier_probs
     manifest = json.loads((first / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["data"]) == {str(p) for p in config.data.train + config.data.dev}
     assert {"torch", "transformers", "python"} <= set(manifest["versions"])
     assert (first / "README.md").read_text(encoding="utf-8").startswith("# feedbackml model card")
-    assert "baseline_dev" in manifest["metrics"] and "baseline/weights.safetensors" in manifest["files"]
+    assert "baseline_dev" in manifest["metrics"]
+    assert "baseline/weights.safetensors" in manifest["files"]
+    assert not any(name.startswith("onnx/") for name in manifest["files"])
 
 
 def test_failed_training_leaves_the_old_model(tiny_base: Path, tmp_path: Path) -> None:
@@ -73,3 +75,32 @@ def test_frozen_layers_do_not_change(tiny_base: Path, tmp_path: Path) -> None:
     assert not (weight(before, 1) == weight(after, 1)).all()
     with pytest.raises(ValueError, match="no such stack of layers"):
         quiet_train(config.model_copy(update={"freeze_layers": 5}))
+
+
+def test_early_stopping_restores_the_best_epoch(
+    tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Epoch 1 scores best, epochs 2 and 3 worse: training stops after patience=2 stale epochs and publishes the
+    weights of epoch 1, not the last ones."""
+    import numpy as np
+    from safetensors.torch import load_file
+
+    import feedbackml.trainer as trainer
+
+    scripted = iter([0.9, 0.5, 0.4, 0.3])
+    heads_by_epoch: list[np.ndarray] = []
+    logged: list[str] = []
+
+    def scripted_scores(model, texts, gold_barriers, gold_sentiments):  # type: ignore[no-untyped-def]
+        heads_by_epoch.append(model.backend.net.barrier_head.weight.detach().clone().numpy())
+        value = next(scripted)
+        return {"barriers": {"macro_f1": value}, "sentiment": {"macro_f1": value}}
+
+    monkeypatch.setattr(trainer, "dev_scores", scripted_scores)
+    config = tiny_config(tiny_base, tmp_path, epochs=4, max_steps=None, patience=2, head_learning_rate=0.05)
+    result = trainer.train(config, log=logged.append, progress=False)
+    assert result.epochs == 3 and len(heads_by_epoch) == 3
+    assert any("stopping, keeping epoch 1" in line for line in logged)
+    published = load_file(str(result.path / "heads.safetensors"))["barrier_head.weight"].numpy()
+    assert np.array_equal(published, heads_by_epoch[0])
+    assert not np.array_equal(published, heads_by_epoch[2])  # the weights did move after epoch 1

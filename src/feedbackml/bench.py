@@ -22,7 +22,7 @@ from feedbackml.artifacts import read_json
 from feedbackml.data.records import load_labelled
 from feedbackml.labels import BARRIERS, SENTIMENTS
 from feedbackml.metrics import barrier_scores, sentiment_scores
-from feedbackml.modeling import RUNTIMES, Classifier, EncoderClassifier, Prediction, load_model
+from feedbackml.model import RUNTIMES, Classifier, EncoderClassifier, Prediction, load_model
 from feedbackml.text import normalize
 
 BATCH_SIZES = (1, 32)
@@ -74,7 +74,7 @@ def gemm_rates(shape: dict[str, int], *, threads: int, rows: int = 1024, min_sec
     import torch
     from onnx import TensorProto, helper, numpy_helper
 
-    from feedbackml.runtime import make_session
+    from feedbackml.model.backends import make_session
 
     shapes = _gemm_shapes(shape, rows)
     flops = float(sum(2 * m * k * n for m, k, n in shapes))
@@ -173,7 +173,7 @@ def run_bench(
     ``quick``: 16 comments, 2 with evidence and a short GEMM timing (for tests)."""
     import torch
 
-    from feedbackml.trainer import gold_arrays
+    from feedbackml.labels import gold_arrays
 
     folder = Path(folder)
     records = load_labelled([data])

@@ -58,6 +58,11 @@ class TrainConfig(BaseModel):
     patience: int = Field(2, ge=1, description="epochs without dev improvement before stopping")
     max_steps: int | None = Field(None, ge=1, description="stop after this many steps (smoke tests)")
 
+    # publishing
+    export_runtimes: bool = Field(
+        True, description="export ONNX fp32/int8 beside the torch weights and record the default runtime"
+    )
+
     # tfidf baseline
     tfidf_c: float = Field(4.0, gt=0, description="inverse regularisation of the logistic regressions")
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from feedbackml.data.records import LabelledRecord
 from feedbackml.io import atomic_path, write_jsonl
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIERS, SENTIMENTS, gold_arrays
 from feedbackml.metrics import (
     barrier_scores,
     bootstrap_interval,
@@ -24,8 +24,7 @@ from feedbackml.metrics import (
     paired_bootstrap_p,
     sentiment_scores,
 )
-from feedbackml.modeling import Classifier
-from feedbackml.trainer import gold_arrays
+from feedbackml.model import Classifier
 
 LENGTH_BUCKETS = ((0, 15, "<15"), (15, 60, "15-59"), (60, 150, "60-149"), (150, 10**9, "150+"))
 MIN_SLICE = 20  # slices smaller than this are listed but get no interval

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
 BARRIERS: tuple[str, ...] = ("subjective", "objective", "role_misalignment")
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 
@@ -27,3 +32,17 @@ def canonical_barriers(labels: list[str] | tuple[str, ...] | set[str]) -> list[s
     """Deduplicate and order barrier labels as in BARRIERS, so equal sets compare equal."""
     present = set(labels)
     return [label for label in BARRIERS if label in present]
+
+
+class Labelled(Protocol):
+    barriers: tuple[str, ...]
+    sentiment: str
+
+
+def gold_arrays(records: Sequence[Labelled]) -> tuple[np.ndarray, np.ndarray]:
+    """Gold labels as arrays: barriers (n, 3) of bools in BARRIERS order, sentiments (n,) of class indices."""
+    barriers = np.array([[label in r.barriers for label in BARRIERS] for r in records], dtype=bool).reshape(
+        len(records), len(BARRIERS)
+    )
+    sentiments = np.array([SENTIMENTS.index(r.sentiment) for r in records], dtype=int)
+    return barriers, sentiments

@@ -63,6 +63,16 @@ def sentiment_scores(gold: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     }
 
 
+def run_scores(
+    gold_barriers: np.ndarray, gold_sentiments: np.ndarray, pred_barriers: np.ndarray, pred_sentiments: np.ndarray
+) -> dict[str, Any]:
+    """Barrier and sentiment scores of one run: what training, calibration, export and evaluation report."""
+    return {
+        "barriers": barrier_scores(gold_barriers, pred_barriers),
+        "sentiment": sentiment_scores(gold_sentiments, pred_sentiments),
+    }
+
+
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> dict[str, Any]:
     """ECE over equal-width confidence bins, and the bins themselves for a reliability diagram."""
     edges = np.linspace(0, 1, bins + 1)

@@ -26,7 +26,7 @@ from typing import Any
 
 from feedbackml.io import InputError, Row, atomic_path, file_format, iter_rows, read_header
 from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.modeling import Classifier, Prediction
+from feedbackml.model import Classifier, Prediction
 from feedbackml.text import normalize, redact
 
 OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet")
@@ -486,7 +486,7 @@ def options_identity(options: ScoreOptions, version: str) -> dict[str, Any]:
 def load_for_scoring(options: ScoreOptions) -> Classifier:
     import torch
 
-    from feedbackml.modeling import load_model
+    from feedbackml.model import load_model
 
     torch.set_num_threads(options.threads)
     return load_model(options.model, runtime=options.runtime, threads=options.threads)

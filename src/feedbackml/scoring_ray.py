@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from feedbackml.io import atomic_path
-from feedbackml.modeling import Evidence, Prediction
+from feedbackml.model import Prediction
 from feedbackml.scoring import (
     ChunkWriter,
     Progress,
@@ -31,18 +31,6 @@ from feedbackml.scoring import (
     score_texts,
     write_chunks,
 )
-
-
-def prediction_from_json(data: dict[str, Any]) -> Prediction:
-    return Prediction(
-        barriers=tuple(data["barriers"]),
-        barrier_probs=data["barrier_probs"],
-        sentiment=data["sentiment"],
-        sentiment_probs=data["sentiment_probs"],
-        needs_review=data["needs_review"],
-        evidence=tuple(Evidence(**item) for item in data["evidence"]),
-        split=data["split"],
-    )
 
 
 class ChunkScorer:
@@ -118,6 +106,6 @@ def score_chunks_with_ray(
         loaded = json.loads(predictions_path.read_text(encoding="utf-8"))
         predictions_path.unlink()
         (folder / f"texts-{index:07d}.json").unlink(missing_ok=True)
-        return [prediction_from_json(item) for item in loaded]
+        return [Prediction.from_json(item) for item in loaded]
 
     return write_chunks(options, writer, folder, version, summary, staged_predictions)

@@ -94,11 +94,6 @@ def _tokenizer():  # type: ignore[no-untyped-def]
     return _jieba_tokenizer
 
 
-def warm_segmenter() -> None:
-    """Load the jieba dictionary now (about a second) rather than on the first comment."""
-    _tokenizer()
-
-
 def segment(text: str) -> list[Segment]:
     """Split text into jieba words with offsets; whitespace-only pieces are dropped."""
     if not text:

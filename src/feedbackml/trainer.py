@@ -16,19 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from feedbackml.artifacts import data_fingerprint, publishing, write_manifest
-from feedbackml.baseline import TfidfClassifier
+from feedbackml.artifacts import data_fingerprint
 from feedbackml.config import TrainConfig
-from feedbackml.data.records import LabelledRecord, load_labelled
-from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.metrics import barrier_scores, best_threshold, fit_temperature, sentiment_scores
-from feedbackml.model_card import render_model_card
-from feedbackml.modeling import Calibration, Classifier, EncoderClassifier, build_net
-from feedbackml.runtime import add_runtimes
+from feedbackml.data.records import load_labelled
+from feedbackml.labels import BARRIERS, SENTIMENTS, gold_arrays
+from feedbackml.metrics import best_threshold, fit_temperature, run_scores
+from feedbackml.model import Calibration, Classifier, EncoderClassifier, TfidfClassifier, publish_model
+from feedbackml.model.backends import TorchBackend
+from feedbackml.model.batching import pad_batch
 from feedbackml.text import normalize
 
 Log = Callable[[str], None]
-BASELINE_FOLDER = "baseline"
 BASELINE_NAME = "tfidf (jieba words + character 1-3-grams)"
 
 
@@ -38,25 +36,6 @@ class TrainResult:
     dev_metrics: dict[str, Any]
     seconds: float
     epochs: int
-
-
-def gold_arrays(records: list[LabelledRecord]) -> tuple[np.ndarray, np.ndarray]:
-    barriers = np.array([[label in r.barriers for label in BARRIERS] for r in records], dtype=bool)
-    sentiments = np.array([SENTIMENTS.index(r.sentiment) for r in records], dtype=int)
-    return barriers, sentiments
-
-
-def score_predictions(
-    gold_barriers: np.ndarray,
-    gold_sentiments: np.ndarray,
-    barrier_probs: np.ndarray,
-    sentiment_probs: np.ndarray,
-    thresholds: np.ndarray,
-) -> dict[str, Any]:
-    return {
-        "barriers": barrier_scores(gold_barriers, barrier_probs >= thresholds),
-        "sentiment": sentiment_scores(gold_sentiments, sentiment_probs.argmax(axis=1)),
-    }
 
 
 def calibrate(
@@ -83,7 +62,7 @@ def calibrate(
         calibration.sentiment_min_confidence = float(np.quantile(sentiment_probs.max(axis=1), flagged_share))
     review = calibration.needs_review(barrier_probs, sentiment_probs)
 
-    metrics = score_predictions(gold_barriers, gold_sentiments, barrier_probs, sentiment_probs, cut)
+    metrics = run_scores(gold_barriers, gold_sentiments, *calibration.decide(barrier_probs, sentiment_probs))
     kept = ~review
     metrics["abstain"] = {
         "coverage": float(kept.mean()),
@@ -103,6 +82,14 @@ def calibrate(
     metrics["calibration"] = calibration.to_json()
     metrics["n"] = len(texts)
     return metrics
+
+
+def dev_scores(
+    model: Classifier, texts: list[str], gold_barriers: np.ndarray, gold_sentiments: np.ndarray
+) -> dict[str, Any]:
+    """Uncalibrated dev scores at 0.5 thresholds: what early stopping compares between epochs."""
+    barrier_probs, sentiment_probs, _ = model.probabilities(texts, calibrated=False)
+    return run_scores(gold_barriers, gold_sentiments, *Calibration().decide(barrier_probs, sentiment_probs))
 
 
 def seed_everything(seed: int) -> None:
@@ -164,19 +151,24 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
         "config": config.model_dump(mode="json"),
     }
     metrics = {"dev": dev_metrics}
-    with publishing(config.out) as staging:
-        model.save(staging)
-        if model is not baseline:
-            (staging / BASELINE_FOLDER).mkdir()
-            baseline.save(staging / BASELINE_FOLDER)
-            metrics["baseline_dev"] = baseline_dev
-        runtimes = None
-        if isinstance(model, EncoderClassifier):
-            # ONNX fp32 and int8 beside the torch weights; the default runtime is measured on dev here
-            runtimes = add_runtimes(staging, model, dev_texts, dev_barriers, dev_sentiments, log=log)
-        card = render_model_card(model.meta, dev_metrics, None if model is baseline else baseline_dev, runtimes)
-        (staging / "README.md").write_text(card, encoding="utf-8")
-        write_manifest(staging, data=data_fingerprint([*config.data.train, *config.data.dev]), metrics=metrics)
+    if model is not baseline:
+        metrics["baseline_dev"] = baseline_dev
+
+    def runtimes(staging: Path) -> dict[str, Any]:
+        # ONNX fp32 and int8 beside the torch weights, each measured on dev; the default is recorded
+        from feedbackml.export import add_runtimes
+
+        assert isinstance(model, EncoderClassifier)  # noqa: S101 - only encoders are exported
+        return add_runtimes(staging, model, dev_texts, dev_barriers, dev_sentiments, log=log)
+
+    publish_model(
+        config.out,
+        model,
+        metrics=metrics,
+        data=data_fingerprint([*config.data.train, *config.data.dev]),
+        baseline=None if model is baseline else baseline,
+        runtimes=runtimes if config.export_runtimes and isinstance(model, EncoderClassifier) else None,
+    )
     log(
         f"dev barrier macro-F1 {dev_metrics['barriers']['macro_f1']:.3f}, sentiment macro-F1 "
         f"{dev_metrics['sentiment']['macro_f1']:.3f}; {seconds:.0f} s; model at {config.out}"
@@ -258,9 +250,16 @@ def _train_encoder(
             raise ValueError(f"freeze_layers={config.freeze_layers}: the encoder has no such stack of layers")
         for layer in layers[: config.freeze_layers]:
             layer.requires_grad_(False)
-    net = build_net(encoder, pooling=config.pooling, dropout=config.dropout)
+    from feedbackml.model.network import FeedbackNet
+
+    net = FeedbackNet(encoder, pooling=config.pooling, dropout=config.dropout)
     classifier = EncoderClassifier(
-        net, tokenizer, max_length=config.max_length, text_prefix=prefix, batch_size=config.eval_batch_size
+        TorchBackend(net),
+        tokenizer,
+        max_length=config.max_length,
+        text_prefix=prefix,
+        pooling=config.pooling,
+        batch_size=config.eval_batch_size,
     )
 
     encoded = tokenizer([prefix + t for t in train_texts], truncation=True, max_length=config.max_length)["input_ids"]
@@ -304,13 +303,8 @@ def _train_encoder(
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", disable=not show, leave=False)
         running = 0.0
         for batch_number, batch in enumerate(bar, start=1):
-            width = max(len(encoded[i]) for i in batch)
-            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            attention = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):
-                input_ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
-                attention[row, : len(encoded[i])] = 1
-            barrier_logits, sentiment_logits = net(input_ids, attention)
+            input_ids, attention = pad_batch([encoded[i] for i in batch], pad_id)
+            barrier_logits, sentiment_logits = net(torch.from_numpy(input_ids), torch.from_numpy(attention))
             loss = barrier_loss(barrier_logits, barrier_targets[batch]) + config.sentiment_loss_weight * (
                 sentiment_loss(sentiment_logits, sentiment_targets[batch])
             )
@@ -326,8 +320,7 @@ def _train_encoder(
                 break
         epochs_run = epoch
         net.eval()
-        barrier_probs, sentiment_probs, _ = classifier.probabilities(dev_texts, calibrated=False)
-        scores = score_predictions(dev_barriers, dev_sentiments, barrier_probs, sentiment_probs, np.full(3, 0.5))
+        scores = dev_scores(classifier, dev_texts, dev_barriers, dev_sentiments)
         score = (scores["barriers"]["macro_f1"] + scores["sentiment"]["macro_f1"]) / 2
         log(
             f"epoch {epoch}: loss {running / max(1, batch_number):.4f}, dev barrier macro-F1 "

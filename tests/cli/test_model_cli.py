@@ -60,6 +60,10 @@ def test_train_predict_evaluate_compare_roundtrip(tmp_path: Path) -> None:
 def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "epochs=0"])
     assert result.exit_code == 1 and "epochs" in result.output and "Traceback" not in result.output
+    missing = tmp_path / "does-not-exist.yaml"
+    result = runner.invoke(app, ["train", "--config", str(missing), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "does-not-exist.yaml" in result.output and "cannot be read" in result.output
+    assert not (tmp_path / "m").exists()  # nothing was trained with the defaults instead
     result = runner.invoke(app, ["predict", "--model", str(tmp_path / "none"), "x"])
     assert result.exit_code == 1 and "no such model folder" in result.output
     broken = tmp_path / "broken"

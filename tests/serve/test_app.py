@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from feedbackml.modeling import load_model
+from feedbackml.model import load_model
 from feedbackml.serve import ServeSettings, create_app
 
 KEY, OTHER_KEY, ADMIN = "key-one", "key-two", "admin-key"

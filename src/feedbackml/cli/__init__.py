@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from feedbackml import __version__
@@ -12,6 +14,13 @@ from feedbackml.cli.report import report_command
 from feedbackml.cli.score import score_command
 from feedbackml.cli.serve import serve_command
 from feedbackml.cli.speed import bench_command, export_command
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="feedbackml",
@@ -31,6 +40,16 @@ app.command("serve")(serve_command)
 app.command("export")(export_command)
 app.command("bench")(bench_command)
 app.command("report")(report_command)
+
+
+@app.callback()
+def options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Collaboration barriers, their causes and sentiment in Chinese employee feedback."""
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""``feedbackml train | evaluate | compare | predict``: thin commands over trainer, evaluate and modeling."""
+"""``feedbackml train | evaluate | compare | predict``: thin commands over trainer, evaluate and model."""
 
 from __future__ import annotations
 
@@ -40,8 +40,11 @@ Runtime = Annotated[
 ]
 
 
+DEFAULT_CONFIG = Path("training/default.yaml")
+
+
 def _load(path: Path, threads: int | None = None, runtime: str = "auto"):  # type: ignore[no-untyped-def]
-    from feedbackml.modeling import load_model
+    from feedbackml.model import load_model
 
     if threads:
         import torch
@@ -57,9 +60,9 @@ def train_command(
     overrides: Annotated[
         list[str] | None, typer.Argument(help="Settings to override, e.g. epochs=3 kind=tfidf.")
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML training config.")] = Path(
-        "training/default.yaml"
-    ),
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML training config (default: training/default.yaml if present).")
+    ] = None,
     base_model: Annotated[
         str | None, typer.Option("--base-model", help="Local HF folder (or hub name, where online) to fine-tune.")
     ] = None,
@@ -77,7 +80,9 @@ def train_command(
     if out:
         extra.append(f"out={out}")
     try:
-        settings = load_config(config if config and config.exists() else None, extra)
+        if config is None and DEFAULT_CONFIG.is_file():
+            config = DEFAULT_CONFIG
+        settings = load_config(config, extra)
     except ConfigError as error:
         fail(str(error))
     with user_errors():
@@ -100,7 +105,7 @@ def evaluate_command(
 ) -> None:
     """Evaluate a model: per-label P/R/F1 with bootstrap intervals, sentiment, calibration, slices, errors."""
     from feedbackml.evaluate import evaluate
-    from feedbackml.modeling import load_baseline
+    from feedbackml.model import load_baseline
 
     classifier = _load(model, threads)
     with user_errors():

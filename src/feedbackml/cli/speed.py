@@ -1,4 +1,4 @@
-"""``feedbackml export | bench``: thin commands over ``feedbackml.runtime.export_folder`` and
+"""``feedbackml export | bench``: thin commands over ``feedbackml.export.export_folder`` and
 ``feedbackml.bench.run_bench``."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def export_command(
     ] = False,
 ) -> None:
     """Add ONNX fp32 and int8 runtimes to a model folder, measure them on dev, record the default (atomic)."""
-    from feedbackml.runtime import export_folder
+    from feedbackml.export import export_folder
 
     with user_errors():  # ModelFolderError and ExportError are ValueErrors: one line, exit 1
         record = export_folder(

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.modeling import Classifier, Prediction, load_model
+from feedbackml.model import Classifier, Prediction, load_model
 from feedbackml.serve.batching import MicroBatcher
 from feedbackml.serve.errors import STATUS, ApiError, ErrorType
 from feedbackml.serve.schemas import (
@@ -357,7 +357,7 @@ def create_app(settings: Any, *, model: Classifier | None = None) -> FastAPI:
         served = service_of(request).model
         if served is None:
             raise ApiError(ErrorType.not_ready, "model not loaded yet")
-        manifest = served.meta.get("manifest", {})
+        manifest = served.manifest
         return ModelInfo(
             model_version=served.version,
             kind=served.kind,

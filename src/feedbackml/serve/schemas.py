@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from feedbackml.modeling import Prediction
+from feedbackml.model import Prediction
 
 
 class Item(BaseModel):

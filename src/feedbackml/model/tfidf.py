@@ -1,4 +1,4 @@
-"""The TF-IDF baseline: jieba words + character 1–3-grams, logistic regression per barrier and for sentiment.
+"""The TF-IDF model: jieba words + character 1–3-grams, logistic regression per barrier and for sentiment.
 
 It trains in seconds and is always reported beside the fine-tuned encoder, so every figure has a floor to be
 judged against. It is saved without pickle: vocabularies and settings as JSON, IDF weights and coefficients as
@@ -15,7 +15,9 @@ import numpy as np
 
 from feedbackml.artifacts import read_json
 from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.modeling import Calibration, Classifier, write_model_config
+from feedbackml.model.classifier import Classifier
+from feedbackml.model.format import write_model_config
+from feedbackml.model.types import Calibration
 from feedbackml.text import words
 
 _VECTORIZERS = ("words", "chars")
@@ -68,11 +70,12 @@ class TfidfClassifier(Classifier):
 
         return hstack([self.vectorizers[name].transform(texts) for name in _VECTORIZERS]).tocsr()
 
-    def logits(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def piece_logits(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+        """Every text is one piece: TF-IDF takes any length."""
         features = self.features(texts)
         barrier = features @ self.barrier_weights.T + self.barrier_bias
         sentiment = features @ self.sentiment_weights.T + self.sentiment_bias
-        return np.asarray(barrier), np.asarray(sentiment)
+        return [[text] for text in texts], np.asarray(barrier), np.asarray(sentiment)
 
     @classmethod
     def fit(

@@ -1,17 +1,18 @@
-"""The fast CPU runtimes: an encoder model exported to ONNX (fp32) and dynamically quantized to int8, run by
-ONNX Runtime with the same tokenization, splitting, calibration and evidence as the torch model.
+"""Export of an encoder model to the fast CPU runtimes: ONNX (fp32) and dynamically quantized int8, run by
+ONNX Runtime through ``feedbackml.model.backends``.
 
 ``add_runtimes`` writes ``onnx/model.onnx`` and ``onnx/model.int8.onnx`` into a model folder being built,
 refuses an export whose logits disagree with torch, measures dev macro-F1 and comments/s of every runtime, and
-records in config.json the default: the fastest runtime whose dev macro-F1 (barriers and sentiment) is at most
-``MAX_F1_LOSS`` below torch's. ``export_folder`` adds all this to a published folder atomically.
+records in config.json the default: the first runtime of ``PREFERENCE`` whose dev macro-F1 (barriers and
+sentiment) is at most ``MAX_F1_LOSS`` below torch's. A fixed order, not a timing, so that two exports of the same
+weights record the same default. ``export_folder`` adds all this to a published folder, through
+``publish_model``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import shutil
 import time
@@ -22,15 +23,24 @@ from typing import Any
 
 import numpy as np
 
-from feedbackml.artifacts import ModelFolderError, publishing, read_json, verify_folder, write_manifest
-from feedbackml.labels import BARRIERS
-from feedbackml.metrics import barrier_scores, sentiment_scores
-from feedbackml.modeling import MODEL_CONFIG, RUNTIMES, Calibration, EncoderClassifier
+from feedbackml.artifacts import ModelFolderError, verify_folder
+from feedbackml.labels import gold_arrays
+from feedbackml.metrics import run_scores
+from feedbackml.model.backends import (
+    ONNX_DIR,
+    ONNX_FILES,
+    ONNX_INPUTS,
+    ONNX_OUTPUTS,
+    RUNTIMES,
+    OnnxBackend,
+    TorchBackend,
+    make_session,
+)
+from feedbackml.model.encoder import EncoderClassifier
+from feedbackml.model.folder import load_baseline, load_model, publish_model
+from feedbackml.model.format import read_model_config, write_config
 
-ONNX_DIR = "onnx"
-ONNX_FILES = {"onnx": f"{ONNX_DIR}/model.onnx", "onnx-int8": f"{ONNX_DIR}/model.int8.onnx"}
-INPUTS = ("input_ids", "attention_mask")
-OUTPUTS = ("barrier_logits", "sentiment_logits")
+PREFERENCE = ("onnx-int8", "onnx", "torch")  # fastest first, as measured on CPU (README, issue 6)
 MAX_F1_LOSS = 0.005  # 0.5 point of dev macro-F1, barriers and sentiment each
 # The fp32 graph computes what torch computes, up to summation order: 1e-6 is typical, 1e-3 means a wrong graph.
 FP32_TOLERANCE = 1e-3
@@ -50,64 +60,6 @@ class ExportError(ValueError):
     """An export that would not compute what the torch model computes."""
 
 
-# --- running ------------------------------------------------------------------------------------------------
-
-
-def make_session(model: Path | bytes, threads: int = 1) -> Any:
-    """One ONNX Runtime session for a model file (or serialized model): sequential execution, ``threads``
-    intra-op threads, all graph optimizations."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # errors only; ORT's optimizer notes are not the user's business
-    source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-
-
-class OnnxEncoderClassifier(EncoderClassifier):
-    """The encoder model run by ONNX Runtime: only ``forward`` differs from ``EncoderClassifier``."""
-
-    def __init__(self, session: Any, tokenizer: Any, *, runtime: str, **kwargs: Any) -> None:
-        super().__init__(None, tokenizer, **kwargs)
-        self.session = session
-        self.runtime = runtime
-
-    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        barrier_logits, sentiment_logits = self.session.run(
-            list(OUTPUTS), {"input_ids": input_ids, "attention_mask": attention_mask}
-        )
-        return barrier_logits, sentiment_logits
-
-    def save(self, folder: Path) -> None:
-        raise TypeError("an ONNX runtime is part of a torch model's folder: save the torch model, then export it")
-
-    @classmethod
-    def load(cls, folder: Path, config: dict[str, Any], *, runtime: str, threads: int = 1) -> OnnxEncoderClassifier:
-        from transformers import AutoTokenizer
-
-        if runtime not in ONNX_FILES:
-            raise ValueError(f"unknown ONNX runtime {runtime!r} (expected one of {', '.join(ONNX_FILES)})")
-        path = folder / ONNX_FILES[runtime]
-        if not path.is_file():
-            raise ModelFolderError(
-                f"{folder}: no {ONNX_FILES[runtime]} (run 'feedbackml export --model {folder}', or use runtime torch)"
-            )
-        tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer", local_files_only=True, trust_remote_code=False)
-        return cls(
-            make_session(path, threads),
-            tokenizer,
-            runtime=runtime,
-            max_length=int(config["max_length"]),
-            text_prefix=str(config.get("text_prefix", "")),
-            calibration=Calibration.from_json(config["calibration"]),
-            meta=config.get("meta", {}),
-        )
-
-
 # --- exporting ----------------------------------------------------------------------------------------------
 
 
@@ -119,7 +71,7 @@ def _quiet_exporter() -> Iterator[None]:
     level = logger.level
     logger.setLevel(logging.ERROR)
     # the quantizer logs advice on the root logger at every call; nothing else logs there during an export
-    advice = logging.Filter("feedbackml.runtime.never")
+    advice = logging.Filter("feedbackml.export.never")
     logging.getLogger().addFilter(advice)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -128,17 +80,6 @@ def _quiet_exporter() -> Iterator[None]:
     finally:
         logger.setLevel(level)
         logging.getLogger().removeFilter(advice)
-
-
-def _padded(model: EncoderClassifier, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    ids = [seq[: model.max_length] for seq in model.encode(texts)]
-    width = max(len(seq) for seq in ids)
-    input_ids = np.full((len(ids), width), model.pad_id, dtype=np.int64)
-    mask = np.zeros((len(ids), width), dtype=np.int64)
-    for row, seq in enumerate(ids):
-        input_ids[row, : len(seq)] = seq
-        mask[row, : len(seq)] = 1
-    return input_ids, mask
 
 
 def _fed_by(path: Path, op_types: set[str]) -> list[str]:
@@ -168,22 +109,23 @@ def export_onnx(
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    if model.net is None:
+    if not isinstance(model.backend, TorchBackend):
         raise ExportError("only a torch model can be exported")
+    net = model.backend.net
     settings = {**DEFAULT_QUANTIZATION, **(quantization or {})}
     out = folder / ONNX_DIR
     out.mkdir(exist_ok=False)
     fp32, int8 = folder / ONNX_FILES["onnx"], folder / ONNX_FILES["onnx-int8"]
     try:
-        sample = _padded(model, check_texts[:2] if len(check_texts) > 1 else [*check_texts, "好"])
+        sample = model.padded(check_texts[:2] if len(check_texts) > 1 else [*check_texts, "好"])
         dynamic = {0: torch.export.Dim.DYNAMIC, 1: torch.export.Dim.DYNAMIC}
         with _quiet_exporter():
             torch.onnx.export(
-                model.net.eval(),
+                net.eval(),
                 tuple(torch.from_numpy(array) for array in sample),
                 str(fp32),
-                input_names=list(INPUTS),
-                output_names=list(OUTPUTS),
+                input_names=list(ONNX_INPUTS),
+                output_names=list(ONNX_OUTPUTS),
                 dynamic_shapes=(dynamic, dynamic),
                 dynamo=True,
                 external_data=False,
@@ -197,12 +139,12 @@ def export_onnx(
                 op_types_to_quantize=list(settings["op_types"]),
                 nodes_to_exclude=_fed_by(fp32, set(settings["fp32_after"])),
             )
-        batch = _padded(model, check_texts[:CHECK_ROWS])
-        reference = model.forward(*batch)
+        batch = model.padded(check_texts[:CHECK_ROWS])
+        reference = model.backend.forward(*batch)
         differences = {}
         for runtime, path, tolerance in (("onnx", fp32, FP32_TOLERANCE), ("onnx-int8", int8, INT8_TOLERANCE)):
             session = make_session(path)
-            got = session.run(list(OUTPUTS), dict(zip(INPUTS, batch, strict=True)))
+            got = session.run(list(ONNX_OUTPUTS), dict(zip(ONNX_INPUTS, batch, strict=True)))
             differences[runtime] = max_logit_difference(reference, (got[0], got[1]))
             if not differences[runtime] <= tolerance:
                 raise ExportError(
@@ -242,23 +184,25 @@ def measure_runtime(
     started = time.perf_counter()
     barrier_probs, sentiment_probs, _ = model.probabilities(texts)
     seconds = time.perf_counter() - started
-    thresholds = np.array([model.calibration.thresholds[label] for label in BARRIERS])
+    scores = run_scores(gold_barriers, gold_sentiments, *model.calibration.decide(barrier_probs, sentiment_probs))
     return {
-        "barriers_macro_f1": round(barrier_scores(gold_barriers, barrier_probs >= thresholds)["macro_f1"], 4),
-        "sentiment_macro_f1": round(sentiment_scores(gold_sentiments, sentiment_probs.argmax(axis=1))["macro_f1"], 4),
+        "barriers_macro_f1": round(scores["barriers"]["macro_f1"], 4),
+        "sentiment_macro_f1": round(scores["sentiment"]["macro_f1"], 4),
         "comments_per_s": round(len(texts) / max(seconds, 1e-9), 2),
     }
 
 
 def choose_default(measured: dict[str, dict[str, float]], max_loss: float = MAX_F1_LOSS) -> str:
-    """The fastest runtime whose barrier and sentiment macro-F1 are each at most ``max_loss`` below torch's."""
+    """The first runtime of ``PREFERENCE`` whose barrier and sentiment macro-F1 are each at most ``max_loss``
+    below torch's (torch itself always qualifies)."""
     reference = measured["torch"]
-    eligible = [
-        runtime
-        for runtime, row in measured.items()
-        if all(reference[key] - row[key] <= max_loss + 1e-9 for key in ("barriers_macro_f1", "sentiment_macro_f1"))
-    ]
-    return max(eligible, key=lambda runtime: measured[runtime]["comments_per_s"])
+    for runtime in PREFERENCE:
+        row = measured.get(runtime)
+        if row is not None and all(
+            reference[key] - row[key] <= max_loss + 1e-9 for key in ("barriers_macro_f1", "sentiment_macro_f1")
+        ):
+            return runtime
+    return "torch"
 
 
 def add_runtimes(
@@ -279,14 +223,18 @@ def add_runtimes(
     measured: dict[str, dict[str, float]] = {}
     with _torch_threads(threads):
         for runtime in RUNTIMES:
-            runner = (
-                model
-                if runtime == "torch"
-                else OnnxEncoderClassifier.load(
-                    folder, read_json(folder / MODEL_CONFIG), runtime=runtime, threads=threads
+            runner = model
+            if runtime != "torch":
+                session = make_session(folder / ONNX_FILES[runtime], threads)
+                runner = EncoderClassifier(
+                    OnnxBackend(session, runtime),
+                    model.tokenizer,
+                    max_length=model.max_length,
+                    text_prefix=model.text_prefix,
+                    pooling=model.pooling,
+                    batch_size=model.batch_size,
+                    calibration=model.calibration,
                 )
-            )
-            runner.calibration = model.calibration
             measured[runtime] = measure_runtime(runner, texts, gold_barriers, gold_sentiments)
     for row in measured.values():
         row["barriers_loss"] = round(measured["torch"]["barriers_macro_f1"] - row["barriers_macro_f1"], 4)
@@ -294,6 +242,7 @@ def add_runtimes(
     default = choose_default(measured)
     record = {
         "default": default,
+        "preference": list(PREFERENCE),
         "max_f1_loss": MAX_F1_LOSS,
         "threads": threads,
         "files": dict(ONNX_FILES),
@@ -302,9 +251,9 @@ def add_runtimes(
         "dev_size": len(texts),
         "dev": measured,
     }
-    config = read_json(folder / MODEL_CONFIG)
+    config = read_model_config(folder)
     config["runtimes"] = record
-    (folder / MODEL_CONFIG).write_text(json.dumps(config, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_config(folder, config)
     log(
         "runtimes on dev: "
         + "; ".join(
@@ -325,19 +274,15 @@ def export_folder(
     quantization: dict[str, Any] | None = None,
     log: Log = print,
 ) -> dict[str, Any]:
-    """Add (or redo) the ONNX export of a published encoder folder, atomically: the verified files are copied
-    to a staging folder, exported and measured there, config.json, the model card and the manifest are
-    rewritten (creation time, data and metrics kept), and the staging folder replaces ``folder`` in one
-    rename. The model version changes, since it is a hash of the file list. ``dev`` defaults to the dev
-    files the model was calibrated on."""
+    """Add (or redo) the ONNX export of a published encoder folder: the torch model and its baseline are loaded
+    from the verified folder and republished with ``publish_model`` (creation time, commit, data and metrics
+    kept). The model version changes, since it is a hash of the file list. ``dev`` defaults to the dev files
+    the model was calibrated on."""
     from feedbackml.data.records import load_labelled
-    from feedbackml.model_card import render_model_card
-    from feedbackml.modeling import load_model
-    from feedbackml.trainer import gold_arrays
 
     folder = Path(folder)
     manifest = verify_folder(folder)
-    config = read_json(folder / MODEL_CONFIG)
+    config = read_model_config(folder)
     if config.get("kind") != "encoder":
         raise ModelFolderError(f"{folder}: a {config.get('kind')} model has no network to export (expected encoder)")
     dev_paths = [Path(p) for p in (dev or config.get("meta", {}).get("config", {}).get("data", {}).get("dev", []))]
@@ -349,28 +294,32 @@ def export_folder(
     records = load_labelled(dev_paths)
     gold_barriers, gold_sentiments = gold_arrays(records)
     model = load_model(folder, verify=False, runtime="torch")
-    if not isinstance(model, EncoderClassifier):
-        raise ModelFolderError(f"{folder}: expected an encoder model")
-    metrics = manifest.get("metrics", {})
-    with publishing(folder) as staging:
-        for name in manifest["files"]:
-            if name.startswith(f"{ONNX_DIR}/"):
-                continue
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(folder / name, staging / name)
-        record = add_runtimes(
-            staging,
-            model,
-            [r.text for r in records],
-            gold_barriers,
-            gold_sentiments,
-            threads=threads,
-            quantization=quantization,
-            log=log,
+    assert isinstance(model, EncoderClassifier)  # noqa: S101 - read_model_config said encoder
+    recorded: dict[str, Any] = {}
+
+    def runtimes(staging: Path) -> dict[str, Any]:
+        recorded.update(
+            add_runtimes(
+                staging,
+                model,
+                [r.text for r in records],
+                gold_barriers,
+                gold_sentiments,
+                threads=threads,
+                quantization=quantization,
+                log=log,
+            )
         )
-        if "dev" in metrics:
-            card = render_model_card(config.get("meta", {}), metrics["dev"], metrics.get("baseline_dev"), record)
-            (staging / "README.md").write_text(card, encoding="utf-8")
-        write_manifest(staging, data=manifest.get("data", {}), metrics=metrics, previous=manifest)
-    log(f"exported to {folder / ONNX_DIR}; default runtime {record['default']}")
-    return record
+        return recorded
+
+    publish_model(
+        folder,
+        model,
+        metrics=manifest.get("metrics", {}),
+        data=manifest.get("data", {}),
+        baseline=load_baseline(folder, verify=False),
+        runtimes=runtimes,
+        previous=manifest,
+    )
+    log(f"exported to {folder / ONNX_DIR}; default runtime {recorded['default']}")
+    return recorded

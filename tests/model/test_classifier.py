@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from feedbackml.artifacts import ModelFolderError
-from feedbackml.modeling import Calibration, Prediction, load_model, split_to_fit
+from feedbackml.model import Calibration, Prediction, load_model
+from feedbackml.model.batching import length_batches, pad_batch, split_to_fit
 from tests.conftest import corpus_subset
 
 
@@ -83,7 +84,7 @@ def test_tampered_or_unlisted_files_are_refused(tiny_model: Path, tmp_path: Path
 def test_encoder_folder_carries_its_baseline(tiny_model: Path, tmp_path: Path) -> None:
     from feedbackml.data.records import load_labelled
     from feedbackml.evaluate import evaluate
-    from feedbackml.modeling import load_baseline
+    from feedbackml.model import load_baseline
 
     baseline = load_baseline(tiny_model)
     assert baseline is not None and baseline.kind == "tfidf"
@@ -102,10 +103,8 @@ def test_calibration_needs_review() -> None:
 
 
 def test_length_batches_sort_and_bound_padding() -> None:
-    from feedbackml.modeling import _length_batches
-
     lengths = [5, 5, 5, 6, 7, 20, 21, 22, 100, 3]
-    batches = _length_batches(lengths, 4)
+    batches = length_batches(lengths, 4)
     assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
     for batch in batches:
         assert len(batch) <= 4
@@ -116,9 +115,23 @@ def test_length_batches_sort_and_bound_padding() -> None:
     assert [lengths[i] for i in batches[-1]] == [100]  # the long one is not allowed to pad the others
 
 
+def test_pad_batch_pads_and_masks() -> None:
+    input_ids, mask = pad_batch([[5, 6, 7], [8]], pad_id=0)
+    assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert input_ids.dtype == np.int64 and mask.dtype == np.int64
+
+
+def test_prediction_json_round_trip(tiny_model: Path) -> None:
+    model = load_model(tiny_model)
+    model.calibration = Calibration(thresholds=dict.fromkeys(("subjective", "objective", "role_misalignment"), 0.0))
+    prediction = model.predict("采购部总是推诿扯皮,IT系统也不通", evidence=True)
+    assert Prediction.from_json(json.loads(json.dumps(prediction.to_json()))) == prediction
+
+
 def test_coarse_to_fine_evidence_picks_words_of_the_comment(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The tiny model is barely trained: its occlusion drops can all fall below the weight floor, so keep every word.
-    monkeypatch.setattr("feedbackml.modeling._MIN_EVIDENCE_WEIGHT", -1.0)
+    monkeypatch.setattr("feedbackml.model.evidence.MIN_EVIDENCE_WEIGHT", -1.0)
     model = load_model(tiny_model, runtime="torch")
     model.calibration = Calibration(thresholds=dict.fromkeys(("subjective", "objective", "role_misalignment"), 0.0))
     text = "采购部总是推诿扯皮,说与我无关。IT系统也不通,审批流程太长,问三遍才回,对接人爱答不理。"

@@ -113,8 +113,10 @@ def _runtime_lines(runtimes: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        f"The default, `{runtimes['default']}`, is the fastest runtime that loses at most "
-        f"{runtimes['max_f1_loss'] * 100:.1f} point of macro-F1 (barriers and sentiment each) against torch. int8 is "
+        f"The default, `{runtimes['default']}`, is the first of "
+        + ", ".join(f"`{name}`" for name in runtimes.get("preference", ()))
+        + f" (in that order) that loses at most {runtimes['max_f1_loss'] * 100:.1f} point of macro-F1 (barriers "
+        "and sentiment each) against torch; the speeds are for information and do not decide. int8 is "
         f"ONNX Runtime dynamic quantization ({', '.join(quantization.get('op_types', []))} weights, "
         f"{'per-channel' if quantization.get('per_channel') else 'per-tensor'} scales"
         + (

@@ -1,0 +1,87 @@
+"""What computes an encoder's logits, composed into ``EncoderClassifier``: torch, or ONNX Runtime on the
+exported fp32 or int8 graph. Tokenization, batching, splitting, calibration and evidence never differ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from feedbackml.artifacts import ModelFolderError
+
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+AUTO_RUNTIME = "auto"
+ONNX_DIR = "onnx"
+ONNX_FILES = {"onnx": f"{ONNX_DIR}/model.onnx", "onnx-int8": f"{ONNX_DIR}/model.int8.onnx"}
+ONNX_INPUTS = ("input_ids", "attention_mask")
+ONNX_OUTPUTS = ("barrier_logits", "sentiment_logits")
+
+
+class Backend(Protocol):
+    name: str
+
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Barrier and sentiment logits of one padded batch (int64 arrays of shape (batch, sequence))."""
+        ...
+
+
+class TorchBackend:
+    """The trained network itself; the only backend that holds weights and can be saved or exported."""
+
+    name = "torch"
+
+    def __init__(self, net: Any) -> None:
+        self.net = net
+
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        with torch.inference_mode():
+            barrier_logits, sentiment_logits = self.net(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
+        return barrier_logits.float().numpy(), sentiment_logits.float().numpy()
+
+
+class OnnxBackend:
+    """An exported graph run by ONNX Runtime on the CPU."""
+
+    def __init__(self, session: Any, name: str) -> None:
+        self.session = session
+        self.name = name
+
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        barrier_logits, sentiment_logits = self.session.run(
+            list(ONNX_OUTPUTS), {"input_ids": input_ids, "attention_mask": attention_mask}
+        )
+        return barrier_logits, sentiment_logits
+
+
+def make_session(model: Path | bytes, threads: int = 1) -> Any:
+    """One ONNX Runtime session for a model file (or serialized model): sequential execution, ``threads``
+    intra-op threads, all graph optimizations."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only; ORT's optimizer notes are not the user's business
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def load_backend(folder: Path, runtime: str, *, pooling: str, threads: int = 1) -> Backend:
+    """The backend ``runtime`` of an encoder model folder (already verified)."""
+    if runtime == "torch":
+        from feedbackml.model.network import FeedbackNet
+
+        return TorchBackend(FeedbackNet.load(folder, pooling=pooling))
+    if runtime not in ONNX_FILES:
+        raise ValueError(f"unknown runtime {runtime!r} (expected one of {AUTO_RUNTIME}, {', '.join(RUNTIMES)})")
+    path = folder / ONNX_FILES[runtime]
+    if not path.is_file():
+        raise ModelFolderError(
+            f"{folder}: no {ONNX_FILES[runtime]} (run 'feedbackml export --model {folder}', or use runtime torch)"
+        )
+    return OnnxBackend(make_session(path, threads), runtime)

@@ -1,0 +1,129 @@
+"""The ``Classifier`` contract every model kind meets, and the prediction logic they share: calibration,
+abstention, the roll-up of a long comment's pieces, and evidence.
+
+A model kind implements ``piece_logits`` (and ``save``); ``predict`` takes a string or a list of strings and
+returns one ``Prediction`` or a list of the same length.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, overload
+
+import numpy as np
+
+from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.model.evidence import EVIDENCE_EXHAUSTIVE_WORDS, Labels, evidence_many
+from feedbackml.model.types import (
+    Calibration,
+    Evidence,
+    Prediction,
+    empty_probabilities,
+    rounded,
+    sigmoid,
+    softmax,
+)
+from feedbackml.text import normalize
+
+
+class Classifier(ABC):
+    """What every model kind shares. Subclasses provide raw logits of normalised texts."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, calibration: Calibration | None = None, meta: dict[str, Any] | None = None) -> None:
+        self.calibration = calibration or Calibration()
+        self.meta = meta or {}  # written into the folder's config.json
+        self.version = "unversioned"  # set by load_model from the manifest
+        self.manifest: dict[str, Any] = {}  # created, git_commit, metrics, data of the folder it was loaded from
+
+    @property
+    def runtime(self) -> str:
+        """What computes the logits."""
+        return "native"
+
+    @abstractmethod
+    def piece_logits(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+        """Each normalised text as the pieces the model takes whole (one unless a text is too long), and the
+        barrier logits (pieces, 3) and sentiment logits (pieces, 3) of every piece, in order."""
+
+    @abstractmethod
+    def save(self, folder: Path) -> None:
+        """Write the model's own files (not the manifest) into an empty folder."""
+
+    def probabilities(self, texts: list[str], *, calibrated: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Barrier probabilities, sentiment probabilities and a split flag per input text (raw, any length)."""
+        if not texts:
+            return empty_probabilities()
+        pieces, barrier_logits, sentiment_logits = self.piece_logits([normalize(text) for text in texts])
+        temperature = self.calibration.temperature if calibrated else 1.0
+        barrier_flat, sentiment_flat = sigmoid(barrier_logits), softmax(sentiment_logits, temperature)
+        barrier_probs = np.zeros((len(texts), len(BARRIERS)))
+        sentiment_probs = np.zeros((len(texts), len(SENTIMENTS)))
+        split = np.zeros(len(texts), dtype=bool)
+        position = 0
+        for index, text_pieces in enumerate(pieces):
+            count = len(text_pieces)
+            rows = slice(position, position + count)
+            # A barrier anywhere in a long comment is a barrier of the comment; its tone is the length-weighted
+            # mean of the tones of its parts.
+            barrier_probs[index] = barrier_flat[rows].max(axis=0)
+            weights = np.array([max(len(piece), 1) for piece in text_pieces], dtype=float)
+            sentiment_probs[index] = (sentiment_flat[rows] * weights[:, None]).sum(axis=0) / weights.sum()
+            split[index] = count > 1
+            position += count
+        return barrier_probs, sentiment_probs, split
+
+    @overload
+    def predict(self, texts: str, *, evidence: bool = ...) -> Prediction: ...
+    @overload
+    def predict(self, texts: list[str], *, evidence: bool = ...) -> list[Prediction]: ...
+
+    def predict(self, texts: str | list[str], *, evidence: bool = False) -> Prediction | list[Prediction]:
+        """Labels, probabilities and review flag for one comment or many (same arity back)."""
+        single = isinstance(texts, str)
+        batch = [texts] if single else list(texts)
+        barrier_probs, sentiment_probs, split = self.probabilities(batch)
+        review = self.calibration.needs_review(barrier_probs, sentiment_probs)
+        chosen, sentiment_index = self.calibration.decide(barrier_probs, sentiment_probs)
+        labels: list[Labels] = [
+            (
+                tuple(label for column, label in enumerate(BARRIERS) if chosen[index, column]),
+                SENTIMENTS[int(sentiment_index[index])],
+            )
+            for index in range(len(batch))
+        ]
+        found = self.evidence_many(batch, labels, barrier_probs, sentiment_probs) if evidence else [()] * len(batch)
+        predictions = [
+            Prediction(
+                barriers=barriers,
+                barrier_probs=rounded(BARRIERS, barrier_probs[index]),
+                sentiment=sentiment,
+                sentiment_probs=rounded(SENTIMENTS, sentiment_probs[index]),
+                needs_review=bool(review[index]),
+                evidence=found[index],
+                split=bool(split[index]),
+            )
+            for index, (barriers, sentiment) in enumerate(labels)
+        ]
+        return predictions[0] if single else predictions
+
+    def evidence_many(
+        self,
+        texts: list[str],
+        labels: list[Labels],
+        barrier_probs: np.ndarray,
+        sentiment_probs: np.ndarray,
+        *,
+        exhaustive_words: int = EVIDENCE_EXHAUSTIVE_WORDS,
+    ) -> list[tuple[Evidence, ...]]:
+        """The words behind each comment's predicted labels (see ``feedbackml.model.evidence``)."""
+        return evidence_many(
+            self.probabilities,
+            texts,
+            labels,
+            barrier_probs,
+            sentiment_probs,
+            exhaustive_words=exhaustive_words,
+        )

@@ -1,0 +1,132 @@
+"""The fine-tuned encoder model: tokenization, long-text splitting and length-sorted batching around a
+``Backend`` that computes the logits (torch, or ONNX Runtime fp32/int8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.model.backends import Backend, TorchBackend, load_backend
+from feedbackml.model.batching import length_batches, pad_batch, split_to_fit
+from feedbackml.model.classifier import Classifier
+from feedbackml.model.format import write_model_config
+from feedbackml.model.types import Calibration
+
+TOKENIZER_DIR = "tokenizer"
+
+
+def load_tokenizer(folder: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder / TOKENIZER_DIR, local_files_only=True, trust_remote_code=False)
+
+
+class EncoderClassifier(Classifier):
+    """A transformer encoder with mean (or CLS) pooling and two linear heads, run by ``backend``."""
+
+    kind = "encoder"
+
+    def __init__(
+        self,
+        backend: Backend,
+        tokenizer: Any,
+        *,
+        max_length: int,
+        text_prefix: str = "",
+        pooling: str = "mean",
+        batch_size: int = 32,
+        calibration: Calibration | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(calibration, meta)
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.text_prefix = text_prefix
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @property
+    def runtime(self) -> str:
+        return self.backend.name
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, prefix and special tokens included, not truncated (one batched call)."""
+        if not texts:
+            return []
+        # verbose=False: a long text is expected here (it is split next) and needs no "sequence too long" warning
+        encoded = self.tokenizer([self.text_prefix + t for t in texts], add_special_tokens=True, verbose=False)
+        return [list(ids) for ids in encoded["input_ids"]]
+
+    def encode_pieces(self, texts: list[str]) -> tuple[list[list[str]], list[list[int]]]:
+        """Pieces of each text (split only when too long) and the token ids of every piece, in order; every
+        text and every candidate piece is tokenized once."""
+        known: dict[str, list[int]] = {}
+
+        def fits(piece: str) -> bool:
+            if piece not in known:
+                known[piece] = self.encode([piece])[0]
+            return len(known[piece]) <= self.max_length
+
+        pieces: list[list[str]] = []
+        flat: list[list[int]] = []
+        for text, ids in zip(texts, self.encode(texts), strict=True):
+            if len(ids) <= self.max_length:
+                pieces.append([text])
+                flat.append(ids)
+                continue
+            known[text] = ids
+            parts = split_to_fit(text, fits)
+            pieces.append(parts)
+            flat.extend(known[part] if part in known else self.encode([part])[0] for part in parts)
+        return pieces, flat
+
+    def piece_logits(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+        pieces, ids = self.encode_pieces(texts)
+        return (pieces, *self.logits_from_ids(ids))
+
+    def logits_from_ids(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Logits of token-id sequences, in length-sorted batches padded only to their own longest."""
+        barrier_out = np.zeros((len(ids), len(BARRIERS)), dtype=np.float32)
+        sentiment_out = np.zeros((len(ids), len(SENTIMENTS)), dtype=np.float32)
+        # a piece that split_to_fit could not bring under the limit (one huge "character") keeps its end token
+        ids = [seq if len(seq) <= self.max_length else [*seq[: self.max_length - 1], seq[-1]] for seq in ids]
+        for indices in length_batches([len(seq) for seq in ids], self.batch_size):
+            batch = pad_batch([ids[i] for i in indices], self.pad_id)
+            barrier_out[indices], sentiment_out[indices] = self.backend.forward(*batch)
+        return barrier_out, sentiment_out
+
+    def padded(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """One padded batch of normalised texts, truncated to ``max_length`` (export checks and timing)."""
+        return pad_batch([seq[: self.max_length] for seq in self.encode(texts)], self.pad_id)
+
+    def save(self, folder: Path) -> None:
+        if not isinstance(self.backend, TorchBackend):
+            raise TypeError(
+                f"a model run by {self.runtime} holds no weights to save: load it with runtime='torch' to save it"
+            )
+        self.backend.net.save(folder)
+        self.tokenizer.save_pretrained(folder / TOKENIZER_DIR)
+        write_model_config(
+            folder,
+            kind=self.kind,
+            calibration=self.calibration,
+            meta=self.meta,
+            extra={"max_length": self.max_length, "text_prefix": self.text_prefix, "pooling": self.pooling},
+        )
+
+    @classmethod
+    def load(cls, folder: Path, config: dict[str, Any], *, runtime: str, threads: int = 1) -> EncoderClassifier:
+        return cls(
+            load_backend(folder, runtime, pooling=str(config["pooling"]), threads=threads),
+            load_tokenizer(folder),
+            max_length=int(config["max_length"]),
+            text_prefix=str(config.get("text_prefix", "")),
+            pooling=str(config["pooling"]),
+            calibration=Calibration.from_json(config["calibration"]),
+            meta=config.get("meta", {}),
+        )

@@ -1,0 +1,66 @@
+"""The trainable torch network: encoder, pooling, dropout, a barrier head and a sentiment head.
+
+Imported only where torch runs (training, the torch backend, export), so ONNX-only users never import torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from feedbackml.labels import BARRIERS, SENTIMENTS
+
+ENCODER_DIR = "encoder"
+HEADS_FILE = "heads.safetensors"
+TOKENIZER_DIR = "tokenizer"
+
+
+class FeedbackNet(nn.Module):
+    def __init__(self, encoder: Any, *, pooling: str = "mean", dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        hidden = encoder.config.hidden_size
+        self.barrier_head = nn.Linear(hidden, len(BARRIERS))
+        self.sentiment_head = nn.Linear(hidden, len(SENTIMENTS))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        pooled = self.dropout(pooled)
+        return self.barrier_head(pooled), self.sentiment_head(pooled)
+
+    def save(self, folder: Path) -> None:
+        """Encoder as a Hugging Face folder (safetensors) and both heads in one safetensors file."""
+        from safetensors.torch import save_file
+
+        self.encoder.save_pretrained(folder / ENCODER_DIR, safe_serialization=True)
+        heads = {f"barrier_head.{k}": v for k, v in self.barrier_head.state_dict().items()}
+        heads |= {f"sentiment_head.{k}": v for k, v in self.sentiment_head.state_dict().items()}
+        save_file({k: v.contiguous() for k, v in heads.items()}, str(folder / HEADS_FILE))
+
+    @classmethod
+    def load(cls, folder: Path, *, pooling: str) -> FeedbackNet:
+        from safetensors.torch import load_file
+        from transformers import AutoModel
+
+        encoder = AutoModel.from_pretrained(
+            folder / ENCODER_DIR,
+            local_files_only=True,
+            trust_remote_code=False,
+            use_safetensors=True,
+            add_pooling_layer=False,
+        )
+        net = cls(encoder, pooling=pooling, dropout=0.0)
+        heads = load_file(str(folder / HEADS_FILE))
+        for name, head in (("barrier_head", net.barrier_head), ("sentiment_head", net.sentiment_head)):
+            head.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith(f"{name}.")})
+        return net.eval()
