@@ -140,8 +140,21 @@ def test_auth(served: tuple[TestClient, Path]) -> None:
 
 def test_refuses_to_start_without_keys(tiny_model: Path) -> None:
     with pytest.raises(ValueError, match="no API key configured"):
-        create_app(ServeSettings(model_dir=tiny_model))
-    create_app(ServeSettings(model_dir=tiny_model, dev_mode=True))
+        ServeSettings(model_dir=tiny_model)  # the settings themselves refuse: nothing to remember to call
+    assert ServeSettings(model_dir=tiny_model, dev_mode=True).dev_mode
+
+
+def test_every_refusal_is_counted_once(served: tuple[TestClient, Path]) -> None:
+    client, _ = served
+    too_many = {"items": [{"id": str(i), "text": "审批慢"} for i in range(5)]}
+    assert client.post("/v1/classify", json=too_many, headers=AUTH).status_code == 422
+    assert client.post("/v1/classify", json={"items": [{"id": "a", "text": 1}]}, headers=AUTH).status_code == 422
+    assert client.post("/v1/classify", json={"items": [{"id": "a", "text": "x"}]}).status_code == 401
+    mixed = {"items": [{"id": "a", "text": " "}, {"id": "b", "text": "审批慢"}, {"id": "c", "text": ""}]}
+    assert client.post("/v1/classify", json=mixed, headers=AUTH).status_code == 200
+    metrics = client.get("/metrics").text
+    for reason, count in (("too_many_items", 1), ("validation", 1), ("unauthorized", 1), ("empty_text", 2)):
+        assert f'feedbackml_rejections_total{{reason="{reason}"}} {count:.1f}' in metrics, reason
 
 
 def test_metrics_never_contain_text(served: tuple[TestClient, Path]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -53,7 +53,8 @@ class ServeSettings(BaseSettings):
     runtime: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto",
         description="What runs the encoder: auto is the default recorded in the model folder by 'feedbackml "
-        "export' (the fastest runtime within 0.5 point of torch's dev macro-F1; torch when never exported).",
+        "export' (the first of onnx-int8, onnx, torch within 0.5 point of torch's dev macro-F1; torch when never "
+        "exported).",
     )
 
     @field_validator("api_keys", "admin_keys", mode="before")
@@ -61,10 +62,12 @@ class ServeSettings(BaseSettings):
     def _keys_from_csv(cls, value: object) -> object:
         return _split_keys(value)
 
-    def check_startable(self) -> None:
-        """Refuse to serve without keys unless development mode says so explicitly."""
+    @model_validator(mode="after")
+    def _keys_or_dev_mode(self) -> ServeSettings:
+        """Settings that would serve without keys do not exist, unless development mode says so explicitly."""
         if not self.api_keys and not self.dev_mode:
             raise ValueError(
                 "no API key configured: set FEEDBACKML_API_KEYS (comma-separated) or, for local development only, "
                 "FEEDBACKML_DEV_MODE=true"
             )
+        return self

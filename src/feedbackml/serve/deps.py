@@ -1,0 +1,59 @@
+"""Route dependencies: the app's settings and service, the request id, and the bearer-key checks."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import SecretStr
+
+from feedbackml.serve.errors import ApiError, ErrorType
+from feedbackml.serve.middleware import request_id_of
+from feedbackml.serve.service import Service
+from feedbackml.serve.settings import ServeSettings
+
+
+def get_settings(request: Request) -> ServeSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def get_request_id(request: Request) -> str:
+    return request_id_of(request.scope)
+
+
+SettingsDep = Annotated[ServeSettings, Depends(get_settings)]
+ServiceDep = Annotated[Service, Depends(get_service)]
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+
+
+def check_key(authorization: str, keys: list[SecretStr]) -> None:
+    """The bearer token must equal one of ``keys``; every key is compared in constant time."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            ErrorType.unauthorized,
+            "missing bearer token (expected 'Authorization: Bearer <key>')",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    matched = False
+    for key in keys:  # compare against every key, so timing says nothing about which one or how close
+        matched |= hmac.compare_digest(token.encode(), key.get_secret_value().encode())
+    if not matched:
+        raise ApiError(ErrorType.unauthorized, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_api_key(request: Request, settings: SettingsDep) -> None:
+    if not settings.api_keys and settings.dev_mode:
+        return
+    check_key(request.headers.get("authorization", ""), settings.api_keys)
+
+
+def require_admin_key(request: Request, settings: SettingsDep) -> None:
+    if not settings.admin_keys:
+        raise ApiError(ErrorType.forbidden, "no admin key is configured (set FEEDBACKML_ADMIN_KEYS)")
+    check_key(request.headers.get("authorization", ""), settings.admin_keys)
