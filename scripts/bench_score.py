@@ -19,7 +19,7 @@ from pathlib import Path
 
 from feedbackml.io import iter_rows
 from feedbackml.model import load_model
-from feedbackml.scoring import ScoreOptions, score
+from feedbackml.scoring import LocalEngine, ScoreOptions, make_engine, score
 
 
 def main() -> None:
@@ -66,11 +66,10 @@ def main() -> None:
                 evidence=args.evidence,
                 runtime=args.runtime,
                 chunk_rows=args.chunk_rows,
-                engine=engine,
-                workers=args.workers,
             )
             began = time.perf_counter()
-            score(options, load=lambda: model, restart=True, progress=lambda _: done.append(time.perf_counter()))
+            runner = LocalEngine(model) if engine == "local" else make_engine(engine, workers=args.workers)
+            score(options, engine=runner, restart=True, progress=lambda _: done.append(time.perf_counter()))
             return time.perf_counter() - began, time.perf_counter() - done[0]
 
         local_s, _ = run("local")

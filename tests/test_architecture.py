@@ -12,8 +12,8 @@ PACKAGE = Path(feedbackml.__file__).parent
 MAX_LINES = 400
 # A ratchet for what the redesign (issue 10) has not reached yet: these may shrink, never grow, and each entry
 # goes when its module is split. A new cycle or a new long module fails at once.
-KNOWN_CYCLE_EDGES = {("feedbackml.scoring_ray", "feedbackml.scoring")}
-KNOWN_LONG_MODULES = {"feedbackml.scoring": 582, "feedbackml.report.render": 502}
+KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()
+KNOWN_LONG_MODULES = {"feedbackml.report.render": 502}
 
 
 def _module_name(path: Path) -> str:

@@ -3,13 +3,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from feedbackml.io import InputError, iter_rows
 from feedbackml.model import load_model
-from feedbackml.scoring import ADDED_COLUMNS, ScoreOptions, partial_folder, score
+from feedbackml.scoring import ADDED_COLUMNS, LocalEngine, ScoreOptions, make_engine, partial_folder, score
+from feedbackml.scoring.checkpoint import write_chunks
+from feedbackml.scoring.engines import score_texts
 from tests.conftest import LABELLED
 
 PHONE = "13912345678"
@@ -41,6 +44,28 @@ def model(tiny_model: Path):  # type: ignore[no-untyped-def]
     return load_model(tiny_model)
 
 
+class _InterruptedError(Exception):
+    """What a kill looks like to the run: it stops between chunks and leaves its checkpoint."""
+
+
+@dataclass
+class _KilledAfter(LocalEngine):
+    """The local engine, interrupted once it has written ``chunks`` new chunks."""
+
+    chunks: int = 1
+
+    def write_chunks(self, options, writer, folder, version, summary, progress):  # type: ignore[no-untyped-def]
+        written: list[int] = []
+
+        def predict(index: int, texts: list[str], evidence_for: list[bool]):  # type: ignore[no-untyped-def]
+            if len(written) == self.chunks:
+                raise _InterruptedError
+            written.append(index)
+            return score_texts(self.model, texts, evidence_for)  # type: ignore[arg-type]
+
+        return write_chunks(options, writer, folder, version, summary, predict, progress=progress)
+
+
 def _options(tmp_path: Path, tiny_model: Path, source: Path, name: str = "scored.csv", **kw: object) -> ScoreOptions:
     return ScoreOptions(input=source, output=tmp_path / name, model=tiny_model, text_col="comment", chunk_rows=8, **kw)  # type: ignore[arg-type]
 
@@ -48,7 +73,7 @@ def _options(tmp_path: Path, tiny_model: Path, source: Path, name: str = "scored
 def test_score_keeps_every_column_and_row_in_order(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
     source = _survey(tmp_path / "survey.csv")
     before = _digest(source)
-    summary = score(_options(tmp_path, tiny_model, source), load=lambda: model)
+    summary = score(_options(tmp_path, tiny_model, source), engine=LocalEngine(model))
     assert _digest(source) == before  # the input is never modified
     rows = [row.data for row in iter_rows(tmp_path / "scored.csv")]
     assert len(rows) == 41 and summary.rows == 41 and summary.ok == 39 and summary.empty == 1 and summary.errors == 1
@@ -71,7 +96,7 @@ def test_score_keeps_every_column_and_row_in_order(tmp_path: Path, tiny_model: P
 
 def test_redact_masks_personal_data_in_the_output(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
     source = _survey(tmp_path / "survey.csv", rows=8)
-    score(_options(tmp_path, tiny_model, source, redact=True), load=lambda: model)
+    score(_options(tmp_path, tiny_model, source, redact=True), engine=LocalEngine(model))
     text = (tmp_path / "scored.csv").read_text(encoding="utf-8-sig")
     assert PHONE not in text and "[手机号]" in text
 
@@ -80,23 +105,24 @@ def test_redact_masks_personal_data_in_the_output(tmp_path: Path, tiny_model: Pa
 def test_resumed_run_is_byte_identical(tmp_path: Path, tiny_model: Path, model, name: str) -> None:  # type: ignore[no-untyped-def]
     source = _survey(tmp_path / "survey.csv")
     whole = _options(tmp_path / "whole", tiny_model, source, name)
-    score(whole, load=lambda: model)
+    score(whole, engine=LocalEngine(model))
     interrupted = _options(tmp_path / "resumed", tiny_model, source, name)
-    stopped = score(interrupted, load=lambda: model, stop_after_chunks=2)
+    with pytest.raises(_InterruptedError):
+        score(interrupted, engine=_KilledAfter(model, chunks=2))
     assert not interrupted.output.exists() and len(list(partial_folder(interrupted.output).glob("chunk-*"))) == 2
-    assert stopped.chunks == 3  # stopped while starting the third
-    resumed = score(interrupted, load=lambda: model)
+    resumed = score(interrupted, engine=LocalEngine(model))
     assert resumed.resumed_chunks == 2 and resumed.rows == 41
     assert _digest(interrupted.output) == _digest(whole.output)
 
 
 def test_checkpoint_of_another_run_is_refused_then_restarted(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
     source = _survey(tmp_path / "survey.csv")
-    score(_options(tmp_path, tiny_model, source), load=lambda: model, stop_after_chunks=1)
+    with pytest.raises(_InterruptedError):
+        score(_options(tmp_path, tiny_model, source), engine=_KilledAfter(model, chunks=1))
     changed = _options(tmp_path, tiny_model, source, evidence=False)
     with pytest.raises(InputError, match="checkpoint of a different run"):
-        score(changed, load=lambda: model)
-    summary = score(changed, load=lambda: model, restart=True)
+        score(changed, engine=LocalEngine(model))
+    summary = score(changed, engine=LocalEngine(model), restart=True)
     assert summary.resumed_chunks == 0 and changed.output.exists()
 
 
@@ -108,7 +134,7 @@ def test_parquet_output_keeps_input_types(tmp_path: Path, tiny_model: Path, mode
     pq.write_table(
         pa.table({"n": [1, 2, 3], "comment": ["审批太慢", None, "IT工单没人理"], "score": [3.5, 4.0, None]}), source
     )
-    score(_options(tmp_path, tiny_model, source, "out.parquet"), load=lambda: model)
+    score(_options(tmp_path, tiny_model, source, "out.parquet"), engine=LocalEngine(model))
     table = pq.read_table(tmp_path / "out.parquet")
     assert table.schema.field("n").type == pa.int64() and table.schema.field("score").type == pa.float64()
     assert table.column("status").to_pylist() == ["ok", "empty", "ok"]
@@ -118,27 +144,27 @@ def test_parquet_output_keeps_input_types(tmp_path: Path, tiny_model: Path, mode
 def test_clear_errors_for_bad_inputs(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
     source = _survey(tmp_path / "survey.csv", rows=4)
     with pytest.raises(InputError, match=r"survey.csv: has no column 'text' \(--text-col"):
-        score(ScoreOptions(input=source, output=tmp_path / "o.csv", model=tiny_model), load=lambda: model)
+        score(ScoreOptions(input=source, output=tmp_path / "o.csv", model=tiny_model), engine=LocalEngine(model))
     with pytest.raises(InputError, match="has no column 'dept'"):
-        score(_options(tmp_path, tiny_model, source, group_col="dept"), load=lambda: model)
+        score(_options(tmp_path, tiny_model, source, group_col="dept"), engine=LocalEngine(model))
     with pytest.raises(InputError, match=r"cannot write '\.xlsx' output"):
-        score(_options(tmp_path, tiny_model, source, "o.xlsx"), load=lambda: model)
+        score(_options(tmp_path, tiny_model, source, "o.xlsx"), engine=LocalEngine(model))
     with pytest.raises(InputError, match="is the input file"):
-        score(_options(tmp_path, tiny_model, source, "survey.csv"), load=lambda: model)
+        score(_options(tmp_path, tiny_model, source, "survey.csv"), engine=LocalEngine(model))
     scored = tmp_path / "scored.csv"
-    score(_options(tmp_path, tiny_model, source), load=lambda: model)
+    score(_options(tmp_path, tiny_model, source), engine=LocalEngine(model))
     with pytest.raises(InputError, match="already has column"):
-        score(_options(tmp_path, tiny_model, scored, "again.csv"), load=lambda: model)
+        score(_options(tmp_path, tiny_model, scored, "again.csv"), engine=LocalEngine(model))
 
 
 def test_gb18030_rows_read_as_utf8_get_row_errors_not_a_crash(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
     source = tmp_path / "gbk.csv"
     source.write_bytes(b"comment\n" + "审批流程太长\n".encode("gb18030") + "工单没人理\n".encode())
-    summary = score(_options(tmp_path, tiny_model, source), load=lambda: model)
+    summary = score(_options(tmp_path, tiny_model, source), engine=LocalEngine(model))
     rows = [row.data for row in iter_rows(tmp_path / "scored.csv")]
     assert summary.errors == 1 and rows[0]["status"].startswith("error: row 2 is not valid utf-8")
     assert "gb18030" in rows[0]["status"] and rows[1]["status"] == "ok"
-    score(_options(tmp_path, tiny_model, source, "fixed.csv", encoding="gb18030"), load=lambda: model)
+    score(_options(tmp_path, tiny_model, source, "fixed.csv", encoding="gb18030"), engine=LocalEngine(model))
     assert next(iter_rows(tmp_path / "fixed.csv")).data["status"] == "ok"  # type: ignore[index]
 
 
@@ -149,10 +175,12 @@ def test_ray_engine_equals_local_engine_row_for_row(tmp_path: Path, tiny_model: 
     ray = pytest.importorskip("ray")
     source = _survey(tmp_path / "survey.csv", rows=30)
     local = _options(tmp_path / "local", tiny_model, source, "scored.jsonl")
-    score(local, load=lambda: model)
-    distributed = _options(tmp_path / "ray", tiny_model, source, "scored.jsonl", engine="ray", workers=2)
+    score(local, engine=LocalEngine(model))
+    distributed = _options(tmp_path / "ray", tiny_model, source, "scored.jsonl")
     try:
-        summary = score(distributed)  # as the CLI runs it: the driver never loads the model
+        summary = score(
+            distributed, engine=make_engine("ray", workers=2)
+        )  # as the CLI runs it: the driver never loads the model
     finally:
         ray.shutdown()
     assert summary.rows == 31 and summary.chunks == 4
@@ -163,8 +191,8 @@ def test_evidence_sample_explains_a_fixed_share_of_rows(tmp_path: Path, tiny_mod
     source = _survey(tmp_path / "survey.csv", rows=40)
     full = _options(tmp_path / "full", tiny_model, source)
     sampled = _options(tmp_path / "sampled", tiny_model, source, evidence_sample=0.3)
-    score(full, load=lambda: model)
-    score(sampled, load=lambda: model)
+    score(full, engine=LocalEngine(model))
+    score(sampled, engine=LocalEngine(model))
     full_rows = [row.data for row in iter_rows(full.output)]
     sampled_rows = [row.data for row in iter_rows(sampled.output)]
     chosen = [sampled.wants_evidence(int(row["source_line"])) for row in sampled_rows]  # type: ignore[index]

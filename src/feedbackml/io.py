@@ -106,7 +106,7 @@ def read_header(
     if kind == "jsonl":
         return None
     if kind == "parquet":
-        return list(_open_parquet(path).schema_arrow.names)
+        return list(open_parquet(path).schema_arrow.names)
     if kind == "xlsx":
         with _open_sheet(path, sheet) as worksheet:
             return _xlsx_header(path, worksheet, header_row)[0]
@@ -331,7 +331,8 @@ def _iter_xlsx(path: str | os.PathLike[str], *, sheet: str | None, header_row: i
 # --- Parquet -------------------------------------------------------------------------------------------
 
 
-def _open_parquet(path: str | os.PathLike[str]) -> Any:
+def open_parquet(path: str | os.PathLike[str]) -> Any:
+    """A Parquet file opened for its schema and metadata (rows are read by ``iter_rows``)."""
     import pyarrow.parquet as pq
 
     try:
@@ -343,7 +344,7 @@ def _open_parquet(path: str | os.PathLike[str]) -> Any:
 def _iter_parquet(path: str | os.PathLike[str], batch_rows: int = 8192) -> Iterator[Row]:
     name = str(path)
     row_number = 0
-    for batch in _open_parquet(path).iter_batches(batch_size=batch_rows):
+    for batch in open_parquet(path).iter_batches(batch_size=batch_rows):
         for record in batch.to_pylist():
             row_number += 1
             yield Row(name, row_number, record)

@@ -62,7 +62,7 @@ def score_command(
     """Score every comment of a survey export; keeps every input column and appends labels, probabilities,
     evidence, model_version and a per-row status. Killed and rerun with the same command, it resumes."""
     from feedbackml.artifacts import ModelFolderError
-    from feedbackml.scoring import ScoreOptions, estimate_rows, score
+    from feedbackml.scoring import ScoreOptions, estimate_rows, make_engine, score
 
     if engine not in ("local", "ray"):
         fail(f"--engine must be local or ray (got '{engine}')")
@@ -85,9 +85,6 @@ def score_command(
         encoding=encoding,
         sheet=sheet,
         header_row=header_row,
-        engine=engine,
-        workers=workers,
-        ray_address=ray_address,
         threads=threads,
     )
     from tqdm import tqdm
@@ -98,7 +95,12 @@ def score_command(
             with tqdm(
                 total=total, unit="rows", desc="scoring", disable=not sys.stderr.isatty(), dynamic_ncols=True
             ) as bar:
-                summary = score(options, progress=bar.update, restart=restart)
+                summary = score(
+                    options,
+                    engine=make_engine(engine, workers=workers, address=ray_address),
+                    progress=bar.update,
+                    restart=restart,
+                )
         except ModelFolderError as error:
             fail(str(error))
     if as_json:

@@ -13,32 +13,26 @@ same paths (a shared filesystem).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from feedbackml.artifacts import model_version, verify_folder
 from feedbackml.io import atomic_path
 from feedbackml.model import Prediction
-from feedbackml.scoring import (
-    ChunkWriter,
-    Progress,
-    ScoreOptions,
-    ScoreSummary,
-    chunk_path,
-    chunk_work,
-    input_chunks,
-    score_texts,
-    write_chunks,
-)
+from feedbackml.scoring.checkpoint import Progress, chunk_path, write_chunks
+from feedbackml.scoring.engines import load_for_scoring, score_texts
+from feedbackml.scoring.options import ScoreOptions, ScoreSummary
+from feedbackml.scoring.rows import chunk_work, input_chunks
+from feedbackml.scoring.writer import ChunkWriter
 
 
 class ChunkScorer:
     """A Ray Data worker: loads the model once, then scores whole staged chunks."""
 
     def __init__(self, options: ScoreOptions) -> None:
-        from feedbackml.scoring import load_for_scoring
-
         self.options = options
         self.model = load_for_scoring(options)
 
@@ -51,25 +45,49 @@ class ChunkScorer:
         return {"chunk": batch["chunk"], "rows": batch["rows"]}
 
 
-def _start_ray(options: ScoreOptions) -> Any:
+def _start_ray(workers: int, address: str | None) -> Any:
     import ray
 
     if not ray.is_initialized():
-        if options.ray_address:
-            ray.init(address=options.ray_address, log_to_driver=False)
+        if address:
+            ray.init(address=address, log_to_driver=False)
         else:
-            ray.init(num_cpus=options.workers, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     return ray
 
 
-def score_chunks_with_ray(
+@dataclass
+class RayEngine:
+    """Scores on ``workers`` Ray actors (one model each), on a local cluster or the one at ``address``."""
+
+    workers: int = 2
+    address: str | None = None
+
+    def prepare(self, options: ScoreOptions) -> str:
+        # The workers load the model themselves; the driver only needs its (verified) version.
+        return model_version(verify_folder(options.model))
+
+    def write_chunks(
+        self,
+        options: ScoreOptions,
+        writer: ChunkWriter,
+        folder: Path,
+        version: str,
+        summary: ScoreSummary,
+        progress: Progress | None,
+    ) -> list[Path]:
+        return _score_chunks_with_ray(self, options, writer, folder, version, summary, progress)
+
+
+def _score_chunks_with_ray(
+    engine: RayEngine,
     options: ScoreOptions,
     writer: ChunkWriter,
     folder: Path,
     version: str,
     summary: ScoreSummary,
     progress: Progress | None,
-) -> list[Path] | None:
+) -> list[Path]:
     # Pass 1: stage the texts of every chunk not yet in the checkpoint.
     staged = []
     for index, prepared in input_chunks(options):
@@ -88,12 +106,12 @@ def score_chunks_with_ray(
                 {"chunk": index, "rows": len(prepared), "texts": str(texts_path), "predictions": str(predictions_path)}
             )
     if staged:
-        ray = _start_ray(options)
+        ray = _start_ray(engine.workers, engine.address)
         dataset = ray.data.from_items(staged).map_batches(
             ChunkScorer,
             fn_constructor_kwargs={"options": options},
             batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=options.workers),
+            compute=ray.data.ActorPoolStrategy(size=engine.workers),
             num_cpus=1,
         )
         for row in dataset.iter_rows():

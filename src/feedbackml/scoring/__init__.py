@@ -1,0 +1,87 @@
+"""``score``: classify every comment of a survey export and write it back with the predictions appended.
+
+The input is read as a stream and cut into fixed chunks of rows. Each chunk is scored and written to its own
+checkpoint file (atomically) in ``<output>.partial/``; the final output is assembled from the chunks in order and
+then renamed into place. A killed run, rerun with the same command, skips the chunks already written, and because
+every chunk is scored as the same batch whether or not the run was interrupted, the final file is byte-identical
+to an uninterrupted one. Memory is bounded by the chunk size, not by the input size.
+
+The input is never modified. Rows the reader cannot parse, rows without text and rows whose text is not a string
+are kept in the output with a ``status`` saying why, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+
+from feedbackml.io import InputError
+from feedbackml.scoring.checkpoint import Progress, open_partial, options_identity, partial_folder
+from feedbackml.scoring.engines import Engine, LocalEngine
+from feedbackml.scoring.options import ADDED_COLUMNS, ScoreOptions, ScoreSummary
+from feedbackml.scoring.rows import check_columns, estimate_rows, input_columns
+from feedbackml.scoring.writer import ChunkWriter, output_format
+
+
+def score(
+    options: ScoreOptions, *, engine: Engine | None = None, progress: Progress | None = None, restart: bool = False
+) -> ScoreSummary:
+    """Score ``options.input`` into ``options.output`` with ``engine`` (default: ``LocalEngine()``, which loads
+    ``options.model``). A checkpoint left by a killed run of the same command is resumed; ``restart`` discards it."""
+    started = time.perf_counter()
+    writer = _checked_writer(options)
+    engine = engine or LocalEngine()
+    version = engine.prepare(options)
+    folder = open_partial(options, options_identity(options, version), restart)
+    summary = ScoreSummary(model_version=version, output=str(options.output))
+    chunk_paths = engine.write_chunks(options, writer, folder, version, summary, progress)
+    writer.assemble(chunk_paths, options.output)
+    shutil.rmtree(folder, ignore_errors=True)
+    summary.seconds = time.perf_counter() - started
+    summary.peak_rss_mb = peak_rss_mb()
+    return summary
+
+
+def _checked_writer(options: ScoreOptions) -> ChunkWriter:
+    """Every check that needs no model, before any work: output format and path, input columns."""
+    kind = output_format(options.output)
+    if options.output.resolve() == options.input.resolve():
+        raise InputError(
+            options.output, "is the input file (expected a different output path; inputs are never modified)"
+        )
+    header, schema = input_columns(options)
+    check_columns(options, header)
+    return ChunkWriter(kind, header, schema)
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def make_engine(name: str, *, workers: int = 2, address: str | None = None) -> Engine:
+    """The engine a command line names: ``local`` or ``ray`` (imported only when asked for)."""
+    if name == "local":
+        return LocalEngine()
+    if name == "ray":
+        from feedbackml.scoring.ray_engine import RayEngine
+
+        return RayEngine(workers=workers, address=address)
+    raise ValueError(f"unknown engine {name!r} (expected local or ray)")
+
+
+__all__ = [
+    "ADDED_COLUMNS",
+    "Engine",
+    "LocalEngine",
+    "ScoreOptions",
+    "ScoreSummary",
+    "estimate_rows",
+    "make_engine",
+    "partial_folder",
+    "peak_rss_mb",
+    "score",
+]

@@ -1,0 +1,101 @@
+"""What a scoring run reads and writes: ``ScoreOptions`` (everything that changes the output bytes is part of the
+checkpoint identity), the appended columns, and the run's ``ScoreSummary``."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from feedbackml.labels import BARRIERS, SENTIMENTS
+
+OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet")
+# The columns score appends, in order. ``source_line`` is where the row sits in the input (line, sheet row or
+# Parquet row number), so an error row can be looked up.
+ADDED_COLUMNS = (
+    "source_line",
+    "status",
+    "barriers",
+    *(f"p_{label}" for label in BARRIERS),
+    "sentiment",
+    *(f"p_{label}" for label in SENTIMENTS),
+    "needs_review",
+    "evidence",
+    "model_version",
+)
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """What to read, how to score and where to write. Everything that changes the output bytes is part of the
+    checkpoint identity (see ``fingerprint``)."""
+
+    input: Path
+    output: Path
+    model: Path
+    text_col: str = "text"
+    id_col: str | None = None
+    group_col: str | None = None
+    wave_col: str | None = None
+    redact: bool = False
+    evidence: bool = True
+    # Occlusion evidence costs about one forward pass per word; on large files a deterministic sample of rows
+    # (chosen by their position in the input) is enough for the report's evidence words.
+    evidence_sample: float = 1.0
+    runtime: str | None = None
+    chunk_rows: int = 512
+    encoding: str = "utf-8"
+    sheet: str | None = None
+    header_row: int = 1
+    threads: int = 1  # torch / ONNX Runtime threads per worker
+
+    def wants_evidence(self, line: int) -> bool:
+        if not self.evidence or self.evidence_sample <= 0:
+            return False
+        if self.evidence_sample >= 1:
+            return True
+        # a fixed hash of the input position: the same rows whatever the chunking, engine or interruption
+        digest = hashlib.blake2b(str(line).encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64 < self.evidence_sample
+
+    def fingerprint(self, model_version: str) -> dict[str, Any]:
+        stat = self.input.stat()
+        return {
+            "input": str(self.input.resolve()),
+            "input_size": stat.st_size,
+            "input_mtime_ns": stat.st_mtime_ns,
+            "output": str(self.output.resolve()),
+            "model_version": model_version,
+            "text_col": self.text_col,
+            "redact": self.redact,
+            "evidence": self.evidence,
+            "evidence_sample": self.evidence_sample,
+            "runtime": self.runtime,
+            "chunk_rows": self.chunk_rows,
+            "encoding": self.encoding,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+        }
+
+
+@dataclass
+class ScoreSummary:
+    rows: int = 0
+    ok: int = 0
+    empty: int = 0
+    errors: int = 0
+    chunks: int = 0
+    resumed_chunks: int = 0
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    model_version: str = ""
+    output: str = ""
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "rows_per_second": round(self.rows_per_second, 2)}

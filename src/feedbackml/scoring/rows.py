@@ -1,0 +1,170 @@
+"""Rows in, rows out: each input row checked and prepared (status, redaction), chunks of rows, and the output
+record of a row with the predicted columns appended. Nothing here runs a model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from feedbackml.io import (
+    InputError,
+    Row,
+    describe_columns,
+    file_format,
+    iter_rows,
+    open_parquet,
+    read_header,
+)
+from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.model import Prediction
+from feedbackml.scoring.options import ADDED_COLUMNS, ScoreOptions, ScoreSummary
+from feedbackml.text import normalize, redact
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One input row, checked: ``text`` is what the model scores (None when the row has a status already)."""
+
+    row: Row
+    text: str | None
+    status: str
+    output_text: Any = None  # the text column's value in the output (redacted on request)
+
+
+def prepare(row: Row, options: ScoreOptions) -> Prepared:
+    if row.problem is not None or row.data is None:
+        return Prepared(row, None, f"error: row {row.line} {row.problem or 'could not be read'}")
+    if options.text_col not in row.data:
+        return Prepared(row, None, f"error: no '{options.text_col}' field (expected the comment text)")
+    value = row.data[options.text_col]
+    if value is None or (isinstance(value, str) and not normalize(value).strip()):
+        return Prepared(row, None, "empty", value)
+    if not isinstance(value, str):
+        return Prepared(row, None, f"error: field '{options.text_col}' is not text (expected a string)", value)
+    text = redact(value) if options.redact else value
+    return Prepared(row, text, "ok", text)
+
+
+def added_values(prepared: Prepared, prediction: Prediction | None, version: str) -> dict[str, Any]:
+    """The appended columns of one row, typed (floats, bools); writers turn them into their format."""
+    values: dict[str, Any] = dict.fromkeys(ADDED_COLUMNS)
+    values.update(source_line=prepared.row.line, status=prepared.status, model_version=version)
+    if prediction is None:
+        values.update(barriers="", sentiment="", evidence="[]")
+        return values
+    values["barriers"] = "|".join(prediction.barriers)
+    for label in BARRIERS:
+        values[f"p_{label}"] = prediction.barrier_probs[label]
+    values["sentiment"] = prediction.sentiment
+    for label in SENTIMENTS:
+        values[f"p_{label}"] = prediction.sentiment_probs[label]
+    values["needs_review"] = prediction.needs_review
+    values["evidence"] = json.dumps(
+        [
+            {"word": e.word, "start": e.start, "end": e.end, "label": e.label, "weight": e.weight}
+            for e in prediction.evidence
+        ],
+        ensure_ascii=False,
+    )
+    return values
+
+
+def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def input_columns(options: ScoreOptions) -> tuple[list[str], Any]:
+    """The input's columns in order (JSONL: the keys of the first readable object, later keys appended as seen
+    would change the header mid-file, so they are refused) and, for Parquet, its schema."""
+    header = read_header(options.input, encoding=options.encoding, sheet=options.sheet, header_row=options.header_row)
+    schema = None
+    if header is None:
+        header = []
+        for row in iter_rows(options.input):
+            if row.data is not None:
+                header = list(row.data)
+                break
+    elif file_format(options.input) == "parquet":
+        schema = open_parquet(options.input).schema_arrow
+    return header, schema
+
+
+def check_columns(options: ScoreOptions, header: list[str]) -> None:
+    is_jsonl = file_format(options.input) == "jsonl"
+    for flag, column in (
+        ("--text-col", options.text_col),
+        ("--id-col", options.id_col),
+        ("--group-col", options.group_col),
+        ("--wave-col", options.wave_col),
+    ):
+        if column and column not in header and not (is_jsonl and not header):
+            raise InputError(
+                options.input, f"has no column '{column}' ({flag}; {describe_columns(options.input, header)})"
+            )
+    if clash := sorted(set(header) & set(ADDED_COLUMNS)):
+        raise InputError(
+            options.input,
+            f"already has column(s) {', '.join(clash)}, which score adds (expected an unscored file; rename them)",
+        )
+
+
+def estimate_rows(options: ScoreOptions) -> int | None:
+    """A quick row count for the progress bar's ETA: Parquet metadata, else newlines (an upper bound for CSV with
+    line breaks inside comments)."""
+    kind = file_format(options.input)
+    if kind == "parquet":
+        return int(open_parquet(options.input).metadata.num_rows)
+    if kind == "xlsx":
+        return None
+    count = 0
+    with options.input.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            count += block.count(b"\n")
+    return max(count - (1 if kind in ("csv", "tsv") else 0), 0)
+
+
+def build_records(
+    prepared: list[Prepared], predictions: dict[int, Prediction], options: ScoreOptions, version: str
+) -> list[dict[str, Any]]:
+    records = []
+    for position, item in enumerate(prepared):
+        record: dict[str, Any] = dict(item.row.data or {})
+        if item.output_text is not None or options.text_col in record:
+            record[options.text_col] = item.output_text if item.status == "ok" else record.get(options.text_col)
+        record.update(added_values(item, predictions.get(position), version))
+        records.append(record)
+    return records
+
+
+def count_statuses(summary: ScoreSummary, prepared: list[Prepared]) -> None:
+    for item in prepared:
+        summary.rows += 1
+        if item.status == "ok":
+            summary.ok += 1
+        elif item.status == "empty":
+            summary.empty += 1
+        else:
+            summary.errors += 1
+        key = item.status.split(":", 1)[0]
+        summary.statuses[key] = summary.statuses.get(key, 0) + 1
+
+
+def chunk_work(prepared: list[Prepared], positions: list[int], options: ScoreOptions) -> tuple[list[str], list[bool]]:
+    """The texts of a chunk to score, and which of them get evidence."""
+    texts = [prepared[position].text or "" for position in positions]
+    return texts, [options.wants_evidence(prepared[position].row.line) for position in positions]
+
+
+def input_chunks(options: ScoreOptions) -> Iterator[tuple[int, list[Prepared]]]:
+    rows = iter_rows(options.input, encoding=options.encoding, sheet=options.sheet, header_row=options.header_row)
+    for index, chunk in enumerate(_chunks(rows, options.chunk_rows)):
+        yield index, [prepare(row, options) for row in chunk]

@@ -1,0 +1,132 @@
+"""Output files: one chunk of output rows written atomically in the output's format, and the chunks assembled into
+the final file (CSV/TSV with a BOM and one header; Parquet with the input's schema)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from feedbackml.io import InputError, atomic_path, file_format
+from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.scoring.options import ADDED_COLUMNS, OUTPUT_FORMATS
+
+
+def output_format(path: Path) -> str:
+    try:
+        kind = file_format(path)
+    except InputError:
+        kind = ""
+    if kind not in OUTPUT_FORMATS:
+        raise InputError(
+            path,
+            f"cannot write '{path.suffix or '(none)'}' output (expected .csv, .tsv, .jsonl or .parquet; for Excel, "
+            "write .csv, which Excel opens — sheets stop at 1,048,576 rows)",
+        )
+    return kind
+
+
+def _flat(value: Any) -> str:
+    """A cell of a CSV/TSV output: text as is, booleans as true/false, missing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class ChunkWriter:
+    """Writes one chunk of output rows in the output's format; ``assemble`` joins the chunks into the final file.
+    CSV/TSV chunks carry no header (the final file gets one); Parquet chunks are files of one row group each."""
+
+    def __init__(self, kind: str, input_columns: list[str], input_schema: Any = None) -> None:
+        self.kind = kind
+        self.input_columns = input_columns
+        self.columns = [*input_columns, *ADDED_COLUMNS]
+        self.input_schema = input_schema
+
+    def suffix(self) -> str:
+        return {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}[self.kind]
+
+    def write(self, path: Path, records: list[dict[str, Any]]) -> None:
+        with atomic_path(path) as temporary:
+            if self.kind == "parquet":
+                self._write_parquet(temporary, records)
+            elif self.kind == "jsonl":
+                with temporary.open("w", encoding="utf-8") as handle:
+                    for record in records:
+                        handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            else:
+                with temporary.open("w", encoding="utf-8", newline="") as handle:
+                    writer = csv.writer(handle, delimiter="\t" if self.kind == "tsv" else ",", lineterminator="\r\n")
+                    for record in records:
+                        writer.writerow([_flat(record.get(column)) for column in self.columns])
+
+    def schema(self) -> Any:
+        import pyarrow as pa
+
+        added = {
+            "source_line": pa.int64(),
+            "needs_review": pa.bool_(),
+            **{f"p_{label}": pa.float64() for label in (*BARRIERS, *SENTIMENTS)},
+        }
+        fields = []
+        for column in self.input_columns:
+            if self.input_schema is not None and column in self.input_schema.names:
+                fields.append(self.input_schema.field(column))
+            else:
+                fields.append(pa.field(column, pa.string()))
+        fields += [pa.field(column, added.get(column, pa.string())) for column in ADDED_COLUMNS]
+        return pa.schema(fields)
+
+    def _write_parquet(self, path: Path, records: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = self.schema()
+        native = {field.name for field in schema if not pa.types.is_string(field.type)} | set(ADDED_COLUMNS)
+        rows = [
+            {
+                column: (
+                    record.get(column)
+                    if column in native or record.get(column) is None or isinstance(record.get(column), str)
+                    else _flat(record.get(column))
+                )
+                for column in self.columns
+            }
+            for record in records
+        ]
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+    def assemble(self, chunks: list[Path], destination: Path) -> None:
+        with atomic_path(destination) as temporary:
+            if self.kind == "parquet":
+                import pyarrow.parquet as pq
+
+                with pq.ParquetWriter(temporary, self.schema()) as writer:
+                    for chunk in chunks:
+                        writer.write_table(pq.read_table(chunk))
+                return
+            with temporary.open("wb") as out:
+                if self.kind in ("csv", "tsv"):
+                    # UTF-8 with a BOM: Excel in a Chinese locale otherwise opens it as GBK and garbles it.
+                    out.write("\ufeff".encode())
+                    header = _header_line(self.columns, "\t" if self.kind == "tsv" else ",")
+                    out.write(header.encode("utf-8"))
+                for chunk in chunks:
+                    with chunk.open("rb") as handle:
+                        shutil.copyfileobj(handle, out)
+
+
+def _header_line(columns: list[str], delimiter: str) -> str:
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerow(columns)
+    return buffer.getvalue()
