@@ -49,7 +49,7 @@ validate: install
 	$(BIN)/feedbackml data validate data/labelled/train.jsonl data/labelled/dev.jsonl data/labelled/test.jsonl
 
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=20
 
 lint: install
 	$(BIN)/ruff check src tests serve

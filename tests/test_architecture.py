@@ -13,7 +13,7 @@ MAX_LINES = 400
 # A ratchet for what the redesign (issue 10) has not reached yet: these may shrink, never grow, and each entry
 # goes when its module is split. A new cycle or a new long module fails at once.
 KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()
-KNOWN_LONG_MODULES = {"feedbackml.report.render": 502}
+KNOWN_LONG_MODULES: dict[str, int] = {}
 
 
 def _module_name(path: Path) -> str:

@@ -55,3 +55,5 @@ def test_compare_detects_the_better_model(tfidf_pair: tuple[Path, Path]) -> None
     row = result["metrics"]["barriers.macro_f1"]
     assert row["difference"] > 0 and row["p_value"] < 0.05
     assert "barriers.macro_f1" in format_comparison(result)
+    same = compare(load_model(tfidf_pair[0]), load_model(tfidf_pair[0]), records, resamples=100)["metrics"]
+    assert all(row["difference"] == 0 and row["p_value"] == 1.0 for row in same.values())

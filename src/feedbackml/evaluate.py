@@ -46,7 +46,6 @@ class Scored:
 
 def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
     barrier_probs, sentiment_probs, _ = model.probabilities([r.text for r in records])
-    thresholds = np.array([model.calibration.thresholds[label] for label in BARRIERS])
     gold_barriers, gold_sentiments = gold_arrays(records)
     return Scored(
         records,
@@ -54,8 +53,7 @@ def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
         gold_sentiments,
         barrier_probs,
         sentiment_probs,
-        barrier_probs >= thresholds,
-        sentiment_probs.argmax(axis=1),
+        *model.calibration.decide(barrier_probs, sentiment_probs),
         model.calibration.needs_review(barrier_probs, sentiment_probs),
     )
 
@@ -102,8 +100,11 @@ def _slices(s: Scored) -> dict[str, dict[str, Any]]:
 def build_report(model: Classifier, records: list[LabelledRecord], *, resamples: int = 1000, seed: int = 0) -> dict:
     """Everything report.json holds: headline metrics with bootstrap 95% intervals, per-label detail,
     confusion, co-occurrence, calibration, slices and abstention."""
-    s = score_model(model, records)
-    n = len(records)
+    return _report(model, score_model(model, records), resamples=resamples, seed=seed)
+
+
+def _report(model: Classifier, s: Scored, *, resamples: int, seed: int) -> dict:
+    n = len(s.records)
     barriers = barrier_scores(s.gold_barriers, s.pred_barriers)
     sentiment = sentiment_scores(s.gold_sentiments, s.pred_sentiments)
     intervals = {}
@@ -176,10 +177,11 @@ def evaluate(
     baseline (the TF-IDF model stored beside an encoder), the report sets the two side by side."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    report = build_report(model, records, resamples=resamples)
+    s = score_model(model, records)  # once: the report, the comparison and the errors all read it
+    report = _report(model, s, resamples=resamples, seed=0)
     if baseline is not None:
-        report["versus_baseline"] = compare(baseline, model, records, resamples=resamples)["metrics"]
-    s = score_model(model, records)
+        versus = _compare(baseline, model, score_model(baseline, records), s, resamples=resamples, seed=0)
+        report["versus_baseline"] = versus["metrics"]
     write_jsonl(out / "errors.jsonl", error_rows(s))
     charts = _charts(report, s, out)
     with atomic_path(out / "report.json") as temporary:
@@ -320,8 +322,15 @@ def compare(
     model_a: Classifier, model_b: Classifier, records: list[LabelledRecord], *, resamples: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
     """Headline metrics of A and B on the same rows, the difference B − A and its paired-bootstrap p-value."""
-    a, b = score_model(model_a, records), score_model(model_b, records)
-    n = len(records)
+    return _compare(
+        model_a, model_b, score_model(model_a, records), score_model(model_b, records), resamples=resamples, seed=seed
+    )
+
+
+def _compare(
+    model_a: Classifier, model_b: Classifier, a: Scored, b: Scored, *, resamples: int, seed: int
+) -> dict[str, Any]:
+    n = len(a.records)
     headline_a, headline_b = _headline(a), _headline(b)
     result: dict[str, Any] = {
         "n": n,

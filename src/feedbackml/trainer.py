@@ -56,7 +56,7 @@ def calibrate(
     # Abstain: flag the comments nearest a barrier threshold or least sure of their sentiment, half of the
     # allowed share each, so that about target_coverage of dev is answered without review.
     flagged_share = (1 - settings.target_coverage) / 2
-    cut = np.array([thresholds[label] for label in BARRIERS])
+    cut = calibration.threshold_array()
     if flagged_share > 0:
         calibration.barrier_margin = float(np.quantile(np.abs(barrier_probs - cut).min(axis=1), flagged_share))
         calibration.sentiment_min_confidence = float(np.quantile(sentiment_probs.max(axis=1), flagged_share))

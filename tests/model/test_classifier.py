@@ -144,6 +144,7 @@ def test_coarse_to_fine_evidence_picks_words_of_the_comment(tiny_model: Path, mo
         assert text[item.start : item.end] == item.word
     # a word's weight is its own occlusion drop, however it was found
     weights = {(e.word, e.start, e.label): e.weight for e in exhaustive}
-    for item in coarse:
-        if (item.word, item.start, item.label) in weights:
-            assert item.weight == pytest.approx(weights[(item.word, item.start, item.label)], abs=1e-3)
+    shared = [item for item in coarse if (item.word, item.start, item.label) in weights]
+    assert shared, "coarse-to-fine kept none of the words that word-by-word occlusion ranks"
+    for item in shared:
+        assert item.weight == pytest.approx(weights[(item.word, item.start, item.label)], abs=1e-3)

@@ -6,7 +6,6 @@ labels as often as a second careful annotator does has learned what the data can
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,18 +15,18 @@ from feedbackml.labels import BARRIERS
 
 
 def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float:
-    """Cohen's kappa of two label sequences; 1.0 when both passes use one identical label throughout."""
+    """Cohen's kappa of two label sequences (scikit-learn); 1.0 when both passes use one identical label
+    throughout, where scikit-learn's formula divides by zero."""
+    from sklearn.metrics import cohen_kappa_score
+
     if len(first) != len(second):
         raise ValueError("both passes must label the same items")
     if not first:
         raise ValueError("no items to compare")
-    n = len(first)
-    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
-    first_counts, second_counts = Counter(first), Counter(second)
-    expected = sum(first_counts[label] * second_counts[label] for label in first_counts) / (n * n)
-    if expected == 1.0:
+    if len(set(first) | set(second)) == 1:
         return 1.0
-    return (observed - expected) / (1 - expected)
+    encoded = {label: index for index, label in enumerate(dict.fromkeys([*first, *second]))}
+    return float(cohen_kappa_score([encoded[a] for a in first], [encoded[b] for b in second]))
 
 
 @dataclass(frozen=True)

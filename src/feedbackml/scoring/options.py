@@ -76,6 +76,8 @@ class ScoreOptions:
             "encoding": self.encoding,
             "sheet": self.sheet,
             "header_row": self.header_row,
+            # torch's reductions depend on the thread count, so the 4th decimal of a probability can too
+            "threads": self.threads,
         }
 
 

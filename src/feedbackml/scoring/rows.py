@@ -61,13 +61,7 @@ def added_values(prepared: Prepared, prediction: Prediction | None, version: str
     for label in SENTIMENTS:
         values[f"p_{label}"] = prediction.sentiment_probs[label]
     values["needs_review"] = prediction.needs_review
-    values["evidence"] = json.dumps(
-        [
-            {"word": e.word, "start": e.start, "end": e.end, "label": e.label, "weight": e.weight}
-            for e in prediction.evidence
-        ],
-        ensure_ascii=False,
-    )
+    values["evidence"] = json.dumps(prediction.to_json()["evidence"], ensure_ascii=False)
     return values
 
 
