@@ -20,8 +20,8 @@ import numpy as np
 
 from feedbackml.artifacts import read_json
 from feedbackml.data.records import load_labelled
-from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.metrics import barrier_scores, sentiment_scores
+from feedbackml.labels import BARRIERS, SENTIMENTS, label_arrays
+from feedbackml.metrics import run_scores
 from feedbackml.model import RUNTIMES, Classifier, EncoderClassifier, Prediction, load_model
 from feedbackml.text import normalize
 
@@ -151,11 +151,10 @@ def _timed(
 
 
 def _quality(predictions: list[Prediction], gold_barriers: np.ndarray, gold_sentiments: np.ndarray) -> dict[str, float]:
-    predicted = np.array([[label in p.barriers for label in BARRIERS] for p in predictions], dtype=bool)
-    sentiments = np.array([SENTIMENTS.index(p.sentiment) for p in predictions], dtype=int)
+    scores = run_scores(gold_barriers, gold_sentiments, *label_arrays(predictions))
     return {
-        "barriers_macro_f1": round(barrier_scores(gold_barriers, predicted)["macro_f1"], 4),
-        "sentiment_macro_f1": round(sentiment_scores(gold_sentiments, sentiments)["macro_f1"], 4),
+        "barriers_macro_f1": round(scores["barriers"]["macro_f1"], 4),
+        "sentiment_macro_f1": round(scores["sentiment"]["macro_f1"], 4),
     }
 
 
@@ -173,14 +172,12 @@ def run_bench(
     ``quick``: 16 comments, 2 with evidence and a short GEMM timing (for tests)."""
     import torch
 
-    from feedbackml.labels import gold_arrays
-
     folder = Path(folder)
     records = load_labelled([data])
     records = records[: rows or (QUICK_ROWS if quick else len(records))]
     texts = [r.text for r in records]
     evidence_texts = texts[: evidence_rows or (QUICK_EVIDENCE_ROWS if quick else EVIDENCE_ROWS)]
-    gold_barriers, gold_sentiments = gold_arrays(records)
+    gold_barriers, gold_sentiments = label_arrays(records)
     load_before = os.getloadavg()[0]
 
     torch.set_num_threads(threads)

@@ -16,13 +16,12 @@ import numpy as np
 
 from feedbackml.data.records import LabelledRecord
 from feedbackml.io import atomic_path, write_jsonl
-from feedbackml.labels import BARRIERS, SENTIMENTS, gold_arrays
+from feedbackml.labels import BARRIERS, SENTIMENTS, label_arrays
 from feedbackml.metrics import (
-    barrier_scores,
     bootstrap_interval,
     expected_calibration_error,
     paired_bootstrap_p,
-    sentiment_scores,
+    run_scores,
 )
 from feedbackml.model import Classifier
 
@@ -46,7 +45,7 @@ class Scored:
 
 def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
     barrier_probs, sentiment_probs, _ = model.probabilities([r.text for r in records])
-    gold_barriers, gold_sentiments = gold_arrays(records)
+    gold_barriers, gold_sentiments = label_arrays(records)
     return Scored(
         records,
         gold_barriers,
@@ -59,8 +58,8 @@ def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
 
 
 def _headline(s: Scored, rows: np.ndarray | slice = slice(None)) -> dict[str, float]:
-    barriers = barrier_scores(s.gold_barriers[rows], s.pred_barriers[rows])
-    sentiment = sentiment_scores(s.gold_sentiments[rows], s.pred_sentiments[rows])
+    scores = run_scores(s.gold_barriers[rows], s.gold_sentiments[rows], s.pred_barriers[rows], s.pred_sentiments[rows])
+    barriers, sentiment = scores["barriers"], scores["sentiment"]
     return {
         "barriers.macro_f1": barriers["macro_f1"],
         "barriers.micro_f1": barriers["micro_f1"],
@@ -105,8 +104,8 @@ def build_report(model: Classifier, records: list[LabelledRecord], *, resamples:
 
 def _report(model: Classifier, s: Scored, *, resamples: int, seed: int) -> dict:
     n = len(s.records)
-    barriers = barrier_scores(s.gold_barriers, s.pred_barriers)
-    sentiment = sentiment_scores(s.gold_sentiments, s.pred_sentiments)
+    scores = run_scores(s.gold_barriers, s.gold_sentiments, s.pred_barriers, s.pred_sentiments)
+    barriers, sentiment = scores["barriers"], scores["sentiment"]
     intervals = {}
     for key in _headline(s):
         intervals[key] = bootstrap_interval(

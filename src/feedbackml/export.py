@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from feedbackml.artifacts import ModelFolderError, verify_folder
-from feedbackml.labels import gold_arrays
+from feedbackml.labels import label_arrays
 from feedbackml.metrics import run_scores
 from feedbackml.model.backends import (
     ONNX_DIR,
@@ -292,7 +292,7 @@ def export_folder(
         if not path.is_file():
             raise ValueError(f"{path}: dev file not found (expected the labelled dev data; pass --dev FILE)")
     records = load_labelled(dev_paths)
-    gold_barriers, gold_sentiments = gold_arrays(records)
+    gold_barriers, gold_sentiments = label_arrays(records)
     model = load_model(folder, verify=False, runtime="torch")
     assert isinstance(model, EncoderClassifier)  # noqa: S101 - read_model_config said encoder
     recorded: dict[str, Any] = {}

@@ -39,8 +39,9 @@ class Labelled(Protocol):
     sentiment: str
 
 
-def gold_arrays(records: Sequence[Labelled]) -> tuple[np.ndarray, np.ndarray]:
-    """Gold labels as arrays: barriers (n, 3) of bools in BARRIERS order, sentiments (n,) of class indices."""
+def label_arrays(records: Sequence[Labelled]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as arrays: barriers (n, 3) of bools in BARRIERS order, sentiments (n,) of class indices. Works for
+    gold records and for predictions alike (both carry ``barriers`` and ``sentiment``)."""
     barriers = np.array([[label in r.barriers for label in BARRIERS] for r in records], dtype=bool).reshape(
         len(records), len(BARRIERS)
     )

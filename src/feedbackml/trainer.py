@@ -19,7 +19,7 @@ import numpy as np
 from feedbackml.artifacts import data_fingerprint
 from feedbackml.config import TrainConfig
 from feedbackml.data.records import load_labelled
-from feedbackml.labels import BARRIERS, SENTIMENTS, gold_arrays
+from feedbackml.labels import BARRIERS, SENTIMENTS, label_arrays
 from feedbackml.metrics import best_threshold, fit_temperature, run_scores
 from feedbackml.model import Calibration, Classifier, EncoderClassifier, TfidfClassifier, publish_model
 from feedbackml.model.backends import TorchBackend
@@ -114,8 +114,8 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
     dev_records = load_labelled(config.data.dev)
     train_texts = [normalize(r.text) for r in train_records]
     dev_texts = [normalize(r.text) for r in dev_records]
-    train_barriers, train_sentiments = gold_arrays(train_records)
-    dev_barriers, dev_sentiments = gold_arrays(dev_records)
+    train_barriers, train_sentiments = label_arrays(train_records)
+    dev_barriers, dev_sentiments = label_arrays(dev_records)
     log(f"training {config.kind} on {len(train_records)} comments, {len(dev_records)} for dev")
 
     # The TF-IDF baseline is fitted on the same data every time, so every model carries its floor with it.

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from feedbackml.cli import app
-from tests.test_scoring import _survey
+from tests.scoring.test_score import _survey
 
 
 def _command(source: Path, out: Path, model: Path) -> list[str]:

@@ -22,13 +22,13 @@ def tfidf_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_tfidf_learns_something(tfidf_model: Path) -> None:
     """Scored afresh on the test split, which training never saw (not the trainer's own dev figures)."""
     from feedbackml.data.records import load_labelled
-    from feedbackml.labels import gold_arrays
+    from feedbackml.labels import label_arrays
     from feedbackml.metrics import run_scores
 
     model = load_model(tfidf_model)
     records = load_labelled([LABELLED / "test.jsonl"])
     barrier_probs, sentiment_probs, _ = model.probabilities([r.text for r in records])
-    scores = run_scores(*gold_arrays(records), *model.calibration.decide(barrier_probs, sentiment_probs))
+    scores = run_scores(*label_arrays(records), *model.calibration.decide(barrier_probs, sentiment_probs))
     assert scores["barriers"]["macro_f1"] > 0.5
     assert scores["sentiment"]["macro_f1"] > 0.5
 
