@@ -15,6 +15,40 @@ BARRIER_NAMES_ZH: dict[str, str] = {
     "objective": "客观障碍",
     "role_misalignment": "角色错位",
 }
+# labels.md §3: the causes under each barrier, in report order; codes are stable, the Chinese names are shown.
+CAUSES_BY_BARRIER: dict[str, tuple[str, ...]] = {
+    "subjective": ("unwilling", "silo_interest", "attitude", "unresponsive", "distrust"),
+    "objective": ("unclear_duties", "process", "systems_info", "resources", "conflicting_rules", "distance"),
+    "role_misalignment": ("overstepping", "absent", "inverted"),
+}
+CAUSES: tuple[str, ...] = tuple(cause for barrier in BARRIERS for cause in CAUSES_BY_BARRIER[barrier])
+BARRIER_OF_CAUSE: dict[str, str] = {cause: b for b, causes in CAUSES_BY_BARRIER.items() for cause in causes}
+CAUSE_NAMES_ZH: dict[str, str] = {
+    "unwilling": "不愿配合/推诿",
+    "silo_interest": "本位主义",
+    "attitude": "态度与服务意识",
+    "unresponsive": "不回应/拖延",
+    "distrust": "不信任/偏见/情绪",
+    "unclear_duties": "职责不清",
+    "process": "流程与审批",
+    "systems_info": "系统与信息",
+    "resources": "资源不足",
+    "conflicting_rules": "制度与考核冲突",
+    "distance": "异地/时差",
+    "overstepping": "越位",
+    "absent": "缺位",
+    "inverted": "错位",
+}
+# The corpus slices of data/README.md (corpus v2); free text elsewhere.
+KNOWN_SLICES: tuple[str, ...] = (
+    "general",
+    "hard_negative",
+    "sentiment_boundary",
+    "short_bare",
+    "barrier_boundary",
+    "contrastive",
+    "ood",
+)
 SENTIMENT_NAMES_ZH: dict[str, str] = {"negative": "负面", "neutral": "中性", "positive": "正面"}
 
 # Where a comment came from; free text elsewhere, but the corpus uses this vocabulary.
@@ -26,6 +60,12 @@ KNOWN_SOURCES: tuple[str, ...] = (
     "suggestion_box",
     "pulse_chat",
 )
+
+
+def canonical_causes(labels: list[str] | tuple[str, ...] | set[str]) -> list[str]:
+    """Deduplicate and order cause codes as in CAUSES."""
+    present = set(labels)
+    return [code for code in CAUSES if code in present]
 
 
 def canonical_barriers(labels: list[str] | tuple[str, ...] | set[str]) -> list[str]:

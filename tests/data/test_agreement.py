@@ -45,3 +45,26 @@ def test_compare_passes_lists_disagreements() -> None:
 def test_no_overlap_is_an_error() -> None:
     with pytest.raises(ValueError, match="share no record id"):
         compare_passes([LabelledRecord("1", "t", (), "neutral")], [LabelledRecord("2", "t", (), "neutral")])
+
+
+def test_cause_kappa_is_over_records_where_both_give_the_barrier() -> None:
+
+    def record(rid: str, barriers: tuple[str, ...], causes: tuple[str, ...]) -> LabelledRecord:
+        return LabelledRecord(rid, "文本", barriers, "negative", causes=causes)
+
+    first = [
+        record("a", ("objective",), ("process",)),
+        record("b", ("objective",), ("systems_info",)),
+        record("c", ("objective",), ("process",)),
+        record("d", ("subjective",), ("unwilling",)),
+    ]
+    second = [
+        record("a", ("objective",), ("process",)),
+        record("b", ("objective",), ("process",)),
+        record("c", ("objective",), ("process", "resources")),
+        record("d", (), ()),  # no barrier in pass two: d says nothing about subjective's causes
+    ]
+    report = compare_passes(first, second)
+    assert report.support["cause:process"] == 3 and report.observed["cause:process"] == pytest.approx(2 / 3, abs=1e-4)
+    assert "cause:unwilling" not in report.kappa  # no record where both passes gave 'subjective'
+    assert any(d.field == "causes" and d.id == "b" for d in report.disagreements)

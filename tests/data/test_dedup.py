@@ -45,3 +45,8 @@ def test_matches_brute_force_on_random_texts() -> None:
 def test_deterministic() -> None:
     texts = ["流程太长了审批要走五个节点", "流程太长了审批要走六个节点", "别的话题"]
     assert find_duplicates(texts, 0.5) == find_duplicates(list(texts), 0.5)
+
+
+def test_emoji_only_texts_are_duplicates_of_each_other() -> None:
+    pairs = find_duplicates(["👍👍👍", "好的", "👍👍👍", "👍"])
+    assert [(pair.first, pair.second, pair.exact) for pair in pairs] == [(0, 2, True)]

@@ -72,3 +72,43 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
 def test_roundtrip_to_json(jsonl_file) -> None:  # type: ignore[no-untyped-def]
     records = load_labelled([jsonl_file()])
     assert [record.to_json() for record in records] == SAMPLE_RECORDS
+
+
+def test_causes_are_parsed_ordered_and_checked_against_barriers() -> None:
+    record, problems = parse_record(
+        _row(
+            id="a",
+            text="文本",
+            barriers=["objective", "subjective"],
+            causes=["process", "unwilling", "systems_info"],
+            about=["财务部", " "],
+            sentiment="negative",
+            slice="barrier_boundary",
+        ),
+        Columns(),
+    )
+    assert problems == [] and record is not None
+    assert record.causes == ("unwilling", "process", "systems_info")  # labels.md order
+    assert record.about == ("财务部",) and record.slice == "barrier_boundary"
+    assert record.to_json()["causes"] == ["unwilling", "process", "systems_info"]
+    unlabelled, _ = parse_record(_row(id="b", text="文本", barriers=["objective"], sentiment="neutral"), Columns())
+    assert unlabelled is not None and unlabelled.causes is None and "causes" not in unlabelled.to_json()
+
+
+@pytest.mark.parametrize(
+    ("barriers", "causes", "message"),
+    [
+        (["objective"], ["unwilling"], "cause 'unwilling' of barrier 'subjective', which the record lacks"),
+        (["objective", "subjective"], ["process"], "no cause for barrier 'subjective'"),
+        (["objective"], ["process", "bogus"], "unknown label 'bogus'"),
+        ([], ["process"], "which the record lacks"),
+        (["objective"], 3, "holds a int"),
+    ],
+)
+def test_bad_causes_name_the_field_and_the_rule(barriers: list[str], causes: object, message: str) -> None:
+    record, problems = parse_record(
+        _row(id="a", text="不该出现在消息里的原文", barriers=barriers, causes=causes, sentiment="negative"), Columns()
+    )
+    assert record is None and len(problems) == 1
+    assert "field 'causes'" in problems[0].message and message in problems[0].message
+    assert "原文" not in problems[0].message

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feedbackml.data.records import LabelledRecord
-from feedbackml.labels import BARRIERS
+from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES
 
 
 def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float:
@@ -42,6 +42,7 @@ class AgreementReport:
     n: int
     kappa: dict[str, float]
     observed: dict[str, float]
+    support: dict[str, int] = field(default_factory=dict)  # records each figure is computed over
     disagreements: list[Disagreement] = field(default_factory=list)
     only_first: list[str] = field(default_factory=list)
     only_second: list[str] = field(default_factory=list)
@@ -52,6 +53,7 @@ class AgreementReport:
             "n": self.n,
             "kappa": self.kappa,
             "observed_agreement": self.observed,
+            "support": self.support,
             "disagreements": [vars(d) for d in self.disagreements],
             "only_in_first": self.only_first,
             "only_in_second": self.only_second,
@@ -74,19 +76,32 @@ def compare_passes(first: Sequence[LabelledRecord], second: Sequence[LabelledRec
     fields["any_barrier"] = ([bool(a.barriers) for a, _ in pairs], [bool(b.barriers) for _, b in pairs])
     fields["barrier_set"] = ([a.barriers for a, _ in pairs], [b.barriers for _, b in pairs])
     fields["sentiment"] = ([a.sentiment for a, _ in pairs], [b.sentiment for _, b in pairs])
+    # A cause is judged only where both passes gave its barrier and both labelled causes (labels.md §3).
+    for code in CAUSES:
+        barrier = BARRIER_OF_CAUSE[code]
+        both = [
+            (a, b)
+            for a, b in pairs
+            if barrier in a.barriers and barrier in b.barriers and a.causes is not None and b.causes is not None
+        ]
+        if both:
+            fields[f"cause:{code}"] = ([code in a.causes for a, _ in both], [code in b.causes for _, b in both])  # type: ignore[operator]
 
     report = AgreementReport(
         n=len(pairs),
         kappa={name: round(cohen_kappa(*values), 4) for name, values in fields.items()},
         observed={
-            name: round(sum(x == y for x, y in zip(*values, strict=True)) / len(pairs), 4)
+            name: round(sum(x == y for x, y in zip(*values, strict=True)) / len(values[0]), 4)
             for name, values in fields.items()
         },
+        support={name: len(values[0]) for name, values in fields.items()},
         only_first=sorted(first_ids - second_by_id.keys()),
         only_second=sorted(second_by_id.keys() - first_ids),
         text_mismatch=[a.id for a, b in pairs if a.text.strip() != b.text.strip()],
     )
     for a, b in pairs:
+        if a.causes is not None and b.causes is not None and a.causes != b.causes:
+            report.disagreements.append(Disagreement(a.id, "causes", list(a.causes), list(b.causes)))
         if a.barriers != b.barriers:
             report.disagreements.append(Disagreement(a.id, "barriers", list(a.barriers), list(b.barriers)))
         if a.sentiment != b.sentiment:
@@ -98,10 +113,10 @@ def format_agreement(report: AgreementReport, first_name: str, second_name: str)
     lines = [
         f"{report.n} records labelled in both {first_name} and {second_name}",
         "",
-        f"{'field':<20}{'kappa':>8}{'agree':>8}",
+        f"{'field':<26}{'kappa':>8}{'agree':>8}{'n':>7}",
     ]
     for name, kappa in report.kappa.items():
-        lines.append(f"{name:<20}{kappa:>8.3f}{report.observed[name]:>8.1%}")
+        lines.append(f"{name:<26}{kappa:>8.3f}{report.observed[name]:>8.1%}{report.support.get(name, report.n):>7}")
     if report.disagreements:
         lines += ["", f"{len(report.disagreements)} disagreements (id, field, {first_name} → {second_name}):"]
         for item in report.disagreements:

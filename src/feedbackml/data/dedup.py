@@ -28,9 +28,12 @@ _NOT_CONTENT = re.compile(r"[\s\W_]+")
 
 def dedup_key(text: str) -> str:
     """What two comments must share to count as the same: normalised, lower-case, letters and digits only."""
-    key = _NOT_CONTENT.sub("", normalize(text).lower())
+    normalized = normalize(text).lower()
+    key = _NOT_CONTENT.sub("", normalized)
     # Emoji and symbols are not \W in every case; drop anything that is not a letter or number.
-    return "".join(char for char in key if unicodedata.category(char)[0] in "LN")
+    key = "".join(char for char in key if unicodedata.category(char)[0] in "LN")
+    # A text of emoji or punctuation alone ("👍👍👍") is its own key, so it is caught as a duplicate too.
+    return key or "".join(normalized.split())
 
 
 def shingles(key: str) -> set[str]:

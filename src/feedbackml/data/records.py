@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from feedbackml.io import InputError, Row, describe_columns, iter_rows, read_header
-from feedbackml.labels import BARRIERS, SENTIMENTS, canonical_barriers
+from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS, canonical_barriers, canonical_causes
 
 Severity = Literal["error", "warning"]
 FLAT_LABEL_SEPARATOR = "|"
@@ -38,9 +38,20 @@ class Columns:
     sentiment: str = "sentiment"
     source: str = "source"
     department: str = "department"
+    causes: str = "causes"
+    about: str = "about"
 
     def known(self) -> set[str]:
-        return {self.id, self.text, self.barriers, self.sentiment, self.source, self.department}
+        return {
+            self.id,
+            self.text,
+            self.barriers,
+            self.sentiment,
+            self.source,
+            self.department,
+            self.causes,
+            self.about,
+        }
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,10 @@ class LabelledRecord:
     sentiment: str
     source: str | None = None
     department: str | None = None
+    causes: tuple[str, ...] | None = None  # None: not labelled with causes (labels.md §3); () with no barrier
+    about: tuple[str, ...] = ()  # the other departments the text names (§4)
+    slice: str | None = None  # the corpus slice it was written for (data/README.md)
+    pair: str | None = None  # contrastive slice: the id of the record that differs by one label
     path: str = field(default="", compare=False, repr=False)
     line: int = field(default=0, compare=False, repr=False)
 
@@ -72,6 +87,14 @@ class LabelledRecord:
             record["source"] = self.source
         if self.department is not None:
             record["department"] = self.department
+        if self.causes is not None:
+            record["causes"] = list(self.causes)
+        if self.about:
+            record["about"] = list(self.about)
+        if self.slice is not None:
+            record["slice"] = self.slice
+        if self.pair is not None:
+            record["pair"] = self.pair
         return record
 
 
@@ -83,24 +106,48 @@ def _optional_string(value: Any) -> str | None:
 
 def parse_barriers(value: Any, column: str) -> tuple[tuple[str, ...] | None, str | None]:
     """Barriers from a JSON list or a flat ``subjective|objective`` cell; returns (labels, error)."""
-    allowed = ", ".join(BARRIERS)
     if value is None:
-        return None, f"field '{column}' is missing (expected a list of zero or more of: {allowed})"
+        return None, f"field '{column}' is missing (expected a list of zero or more of: {', '.join(BARRIERS)})"
+    labels, error = _label_list(value, column, BARRIERS)
+    return (None, error) if error else (tuple(canonical_barriers(labels)), None)
+
+
+def parse_causes(value: Any, barriers: tuple[str, ...], column: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """Causes (labels.md §3) from a list or a flat ``a|b`` cell, checked against the record's barriers: each cause
+    under a barrier the record carries, each barrier with at least one cause. None when the field is absent."""
+    if value is None or value == "":
+        return (None, None) if value is None or not barriers else ((), None)
+    labels, error = _label_list(value, column, CAUSES)
+    if error:
+        return None, error
+    for code in labels:
+        if BARRIER_OF_CAUSE[code] not in barriers:
+            return (
+                None,
+                f"field '{column}' has cause '{code}' of barrier '{BARRIER_OF_CAUSE[code]}', which the record lacks",
+            )
+    for barrier in barriers:
+        if not any(BARRIER_OF_CAUSE[code] == barrier for code in labels):
+            return None, f"field '{column}' has no cause for barrier '{barrier}' (expected at least one, labels.md §3)"
+    return tuple(canonical_causes(labels)), None
+
+
+def _label_list(value: Any, column: str, allowed: tuple[str, ...]) -> tuple[list[str], str | None]:
     if isinstance(value, str):
         labels = [part.strip() for part in value.split(FLAT_LABEL_SEPARATOR) if part.strip()]
     elif isinstance(value, list) and all(isinstance(item, str) for item in value):
         labels = [item.strip() for item in value]
     else:
-        return None, (
+        return [], (
             f"field '{column}' holds a {type(value).__name__} (expected a list of labels, or "
             f"'{FLAT_LABEL_SEPARATOR}'-separated labels in a flat file)"
         )
     for label in labels:
-        if label not in BARRIERS:
-            return None, f"field '{column}' has unknown label '{label[:40]}' (expected any of: {allowed})"
+        if label not in allowed:
+            return [], f"field '{column}' has unknown label '{label[:40]}' (expected any of: {', '.join(allowed)})"
     if len(set(labels)) != len(labels):
-        return None, f"field '{column}' lists a label twice (expected each label at most once)"
-    return tuple(canonical_barriers(labels)), None
+        return [], f"field '{column}' lists a label twice (expected each label at most once)"
+    return labels, None
 
 
 def parse_record(row: Row, columns: Columns) -> tuple[LabelledRecord | None, list[Problem]]:
@@ -141,7 +188,15 @@ def parse_record(row: Row, columns: Columns) -> tuple[LabelledRecord | None, lis
         shown = f"'{sentiment[:40]}'" if isinstance(sentiment, str) else f"a {type(sentiment).__name__}"
         error(f"field '{columns.sentiment}' is {shown} (expected one of: {', '.join(SENTIMENTS)})")
 
-    for optional in (columns.source, columns.department):
+    causes: tuple[str, ...] | None = None
+    if barriers is not None:
+        causes, cause_error = parse_causes(data.get(columns.causes), barriers, columns.causes)
+        if cause_error:
+            error(cause_error)
+    about = data.get(columns.about)
+    if about is not None and not (isinstance(about, list) and all(isinstance(item, str) for item in about)):
+        error(f"field '{columns.about}' holds a {type(about).__name__} (expected a list of department names)")
+    for optional in (columns.source, columns.department, "slice", "pair"):
         value = data.get(optional)
         if value is not None and not isinstance(value, str):
             error(f"field '{optional}' holds a {type(value).__name__} (expected a string or nothing)")
@@ -155,6 +210,10 @@ def parse_record(row: Row, columns: Columns) -> tuple[LabelledRecord | None, lis
         sentiment=cast(str, sentiment).strip(),
         source=_optional_string(data.get(columns.source)),
         department=_optional_string(data.get(columns.department)),
+        causes=causes,
+        about=tuple(item.strip() for item in about or () if item.strip()),
+        slice=_optional_string(data.get("slice")),
+        pair=_optional_string(data.get("pair")),
         path=row.path,
         line=row.line,
     )

@@ -13,7 +13,7 @@ from typing import Any
 from feedbackml.data.dedup import DEFAULT_THRESHOLD, find_duplicates
 from feedbackml.data.records import Columns, LabelledRecord, Problem, read_labelled
 from feedbackml.io import InputError
-from feedbackml.labels import BARRIERS, KNOWN_SOURCES, SENTIMENTS
+from feedbackml.labels import BARRIERS, CAUSES, KNOWN_SLICES, KNOWN_SOURCES, SENTIMENTS
 from feedbackml.text import has_invisible
 
 DEFAULT_MIN_SHARE = 0.15
@@ -154,6 +154,9 @@ def summarize(records: Sequence[LabelledRecord]) -> dict[str, Any]:
         "multi_barrier": sum(1 for record in records if len(record.barriers) >= 2),
         "sentiment": {label: sentiment_counts.get(label, 0) for label in SENTIMENTS},
         "sources": dict(Counter(record.source or "(none)" for record in records).most_common()),
+        "with_causes": sum(1 for record in records if record.causes is not None),
+        "causes": {code: sum(1 for r in records if r.causes and code in r.causes) for code in CAUSES},
+        "slices": {name: sum(1 for r in records if (r.slice or "general") == name) for name in slices_of(records)},
         "with_department": sum(1 for record in records if record.department),
         "length": {
             "min": lengths[0] if lengths else 0,
@@ -164,6 +167,13 @@ def summarize(records: Sequence[LabelledRecord]) -> dict[str, Any]:
             "mean": round(statistics.fmean(lengths), 1) if lengths else 0.0,
         },
     }
+
+
+def slices_of(records: Sequence[LabelledRecord]) -> list[str]:
+    """The slices present, known ones in their documented order, then any others (a record without one is
+    "general")."""
+    present = {record.slice or "general" for record in records}
+    return [name for name in KNOWN_SLICES if name in present] + sorted(present - set(KNOWN_SLICES))
 
 
 def format_summary(report: ValidationReport) -> str:
@@ -184,6 +194,11 @@ def format_summary(report: ValidationReport) -> str:
     for label in SENTIMENTS:
         rows.append((f"sentiment {label}", [share(s["sentiment"][label], s["n"]) for _, s in columns]))
     rows.append(("with department", [share(s["with_department"], s["n"]) for _, s in columns]))
+    rows.append(("with causes", [share(s["with_causes"], s["n"]) for _, s in columns]))
+    for code in CAUSES:
+        rows.append((f"cause {code}", [share(s["causes"][code], s["n"]) for _, s in columns]))
+    for name in slices_of(report.records):
+        rows.append((f"slice {name}", [share(s["slices"].get(name, 0), s["n"]) for _, s in columns]))
     rows.append(
         (
             "length min/median/max",
