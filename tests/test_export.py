@@ -140,9 +140,9 @@ def test_export_refuses_a_disagreeing_graph(tiny_model: Path, tmp_path: Path, mo
     model = load_model(tiny_model, runtime="torch")
     real_forward = model.backend.forward  # type: ignore[attr-defined]
 
-    def shifted(input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        barrier, sentiment = real_forward(input_ids, attention_mask)
-        return barrier + 0.01, sentiment  # what the exported graph computes no longer matches "torch"
+    def shifted(input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, ...]:
+        barrier, sentiment, causes = real_forward(input_ids, attention_mask)
+        return barrier + 0.01, sentiment, causes  # what the exported graph computes no longer matches "torch"
 
     monkeypatch.setattr(model.backend, "forward", shifted)  # type: ignore[attr-defined]
     with pytest.raises(ExportError, match=r"onnx/model.onnx disagrees with the torch model"):

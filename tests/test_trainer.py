@@ -91,7 +91,7 @@ def test_early_stopping_restores_the_best_epoch(
     heads_by_epoch: list[np.ndarray] = []
     logged: list[str] = []
 
-    def scripted_scores(model, texts, gold_barriers, gold_sentiments):  # type: ignore[no-untyped-def]
+    def scripted_scores(model, dev):  # type: ignore[no-untyped-def]
         heads_by_epoch.append(model.backend.net.barrier_head.weight.detach().clone().numpy())
         value = next(scripted)
         return {"barriers": {"macro_f1": value}, "sentiment": {"macro_f1": value}}

@@ -55,6 +55,7 @@ class TrainConfig(BaseModel):
     freeze_layers: int = Field(0, ge=0, description="bottom encoder layers kept frozen (faster, less memory)")
     class_weighting: bool = True
     sentiment_loss_weight: float = Field(1.0, gt=0)
+    cause_loss_weight: float = Field(1.0, ge=0, description="weight of the cause head's loss (0: no cause head)")
     patience: int = Field(2, ge=1, description="epochs without dev improvement before stopping")
     max_steps: int | None = Field(None, ge=1, description="stop after this many steps (smoke tests)")
 

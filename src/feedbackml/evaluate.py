@@ -16,9 +16,10 @@ import numpy as np
 
 from feedbackml.data.records import LabelledRecord
 from feedbackml.io import atomic_path, write_jsonl
-from feedbackml.labels import BARRIERS, SENTIMENTS, label_arrays
+from feedbackml.labels import BARRIERS, SENTIMENTS, cause_arrays, label_arrays
 from feedbackml.metrics import (
     bootstrap_interval,
+    cause_scores,
     expected_calibration_error,
     paired_bootstrap_p,
     run_scores,
@@ -41,19 +42,31 @@ class Scored:
     pred_barriers: np.ndarray
     pred_sentiments: np.ndarray
     needs_review: np.ndarray
+    gold_causes: np.ndarray  # -1 rows: no cause labels
+    pred_causes: np.ndarray
+
+    @property
+    def judges_causes(self) -> bool:
+        """The model predicts causes and some records carry cause labels."""
+        return bool(self.pred_causes.any() or (self.gold_causes >= 0).any()) and bool((self.gold_causes >= 0).any())
 
 
 def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
-    barrier_probs, sentiment_probs, _ = model.probabilities([r.text for r in records])
+    probs = model.probabilities([r.text for r in records])
+    barrier_probs, sentiment_probs = probs.barriers, probs.sentiment
     gold_barriers, gold_sentiments = label_arrays(records)
+    pred_barriers, pred_sentiments = model.calibration.decide(barrier_probs, sentiment_probs)
     return Scored(
         records,
         gold_barriers,
         gold_sentiments,
         barrier_probs,
         sentiment_probs,
-        *model.calibration.decide(barrier_probs, sentiment_probs),
+        pred_barriers,
+        pred_sentiments,
         model.calibration.needs_review(barrier_probs, sentiment_probs),
+        cause_arrays(records),
+        model.calibration.decide_causes(probs.causes, pred_barriers),
     )
 
 
@@ -118,6 +131,15 @@ def _report(model: Classifier, s: Scored, *, resamples: int, seed: int) -> dict:
     sentiment["macro_f1_ci95"] = intervals["sentiment.macro_f1"]
     sentiment["accuracy_ci95"] = intervals["sentiment.accuracy"]
 
+    causes = None
+    if s.judges_causes:
+        causes = cause_scores(s.gold_barriers, s.gold_causes, s.pred_causes)
+        causes["micro_f1_ci95"] = bootstrap_interval(
+            lambda rows: cause_scores(s.gold_barriers[rows], s.gold_causes[rows], s.pred_causes[rows])["micro_f1"],
+            n,
+            resamples=resamples,
+            seed=seed,
+        )
     co_gold = (s.gold_barriers.T.astype(int) @ s.gold_barriers.astype(int)).tolist()
     co_pred = (s.pred_barriers.T.astype(int) @ s.pred_barriers.astype(int)).tolist()
     sentiment_confidence = s.sentiment_probs.max(axis=1)
@@ -127,6 +149,7 @@ def _report(model: Classifier, s: Scored, *, resamples: int, seed: int) -> dict:
         "model": {"kind": model.kind, "version": model.version, "base": model.meta.get("base_model", {})},
         "barriers": barriers,
         "sentiment": sentiment,
+        **({"causes": causes} if causes else {}),
         "co_occurrence": {"labels": list(BARRIERS), "gold": co_gold, "predicted": co_pred},
         "calibration": {
             "sentiment": expected_calibration_error(sentiment_confidence, s.pred_sentiments == s.gold_sentiments),

@@ -79,6 +79,10 @@ class Labelled(Protocol):
     sentiment: str
 
 
+class WithCauses(Protocol):
+    causes: tuple[str, ...] | None
+
+
 def label_arrays(records: Sequence[Labelled]) -> tuple[np.ndarray, np.ndarray]:
     """Labels as arrays: barriers (n, 3) of bools in BARRIERS order, sentiments (n,) of class indices. Works for
     gold records and for predictions alike (both carry ``barriers`` and ``sentiment``)."""
@@ -87,3 +91,13 @@ def label_arrays(records: Sequence[Labelled]) -> tuple[np.ndarray, np.ndarray]:
     )
     sentiments = np.array([SENTIMENTS.index(r.sentiment) for r in records], dtype=int)
     return barriers, sentiments
+
+
+def cause_arrays(records: Sequence[WithCauses]) -> np.ndarray:
+    """Causes as an (n, 14) array in CAUSES order: 1 present, 0 absent, and a whole row of -1 where a record
+    carries no cause labels (so training and evaluation can leave it out)."""
+    result = np.full((len(records), len(CAUSES)), -1, dtype=np.int8)
+    for row, record in enumerate(records):
+        if record.causes is not None:
+            result[row] = [code in record.causes for code in CAUSES]
+    return result

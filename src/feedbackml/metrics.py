@@ -70,6 +70,41 @@ def run_scores(
     }
 
 
+def cause_scores(gold_barriers: np.ndarray, gold_causes: np.ndarray, pred_causes: np.ndarray) -> dict[str, Any]:
+    """P/R/F1 per cause over the comments whose gold barrier holds it (and that carry cause labels: rows of
+    ``gold_causes`` that are -1 are left out), with micro- and macro-F1 over those cells."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    from feedbackml.labels import BARRIER_OF_CAUSE, CAUSES
+
+    per_cause, golds, preds = {}, [], []
+    for column, code in enumerate(CAUSES):
+        rows = (gold_causes[:, column] >= 0) & gold_barriers[:, BARRIERS.index(BARRIER_OF_CAUSE[code])].astype(bool)
+        gold, pred = gold_causes[rows, column].astype(bool), pred_causes[rows, column].astype(bool)
+        golds.append(gold)
+        preds.append(pred)
+        precision, recall, f1, _ = (
+            precision_recall_fscore_support(gold, pred, average="binary", zero_division=0)
+            if len(gold)
+            else (0.0, 0.0, 0.0, None)
+        )
+        per_cause[code] = {
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1": float(f1),
+            "support": int(gold.sum()),
+        }
+    gold_all, pred_all = np.concatenate(golds), np.concatenate(preds)
+    tp = float((gold_all & pred_all).sum())
+    judged = [code for code in CAUSES if per_cause[code]["support"]]
+    return {
+        "per_cause": per_cause,
+        "micro_f1": _f1(tp, float((~gold_all & pred_all).sum()), float((gold_all & ~pred_all).sum())),
+        "macro_f1": float(np.mean([per_cause[code]["f1"] for code in judged])) if judged else 0.0,
+        "n_cells": len(gold_all),
+    }
+
+
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> dict[str, Any]:
     """ECE over equal-width confidence bins, and the bins themselves for a reliability diagram."""
     edges = np.linspace(0, 1, bins + 1)

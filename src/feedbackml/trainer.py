@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 
 from feedbackml.artifacts import data_fingerprint
+from feedbackml.calibrate import LabelledTexts, calibrate, dev_scores
 from feedbackml.config import TrainConfig
 from feedbackml.data.records import load_labelled
-from feedbackml.labels import BARRIERS, SENTIMENTS, label_arrays
-from feedbackml.metrics import best_threshold, fit_temperature, run_scores
-from feedbackml.model import Calibration, Classifier, EncoderClassifier, TfidfClassifier, publish_model
+from feedbackml.labels import CAUSES, SENTIMENTS
+from feedbackml.model import Classifier, EncoderClassifier, TfidfClassifier, publish_model
 from feedbackml.model.backends import TorchBackend
 from feedbackml.model.batching import pad_batch
-from feedbackml.text import normalize
 
 Log = Callable[[str], None]
 BASELINE_NAME = "tfidf (jieba words + character 1-3-grams)"
@@ -36,60 +35,6 @@ class TrainResult:
     dev_metrics: dict[str, Any]
     seconds: float
     epochs: int
-
-
-def calibrate(
-    model: Classifier, texts: list[str], gold_barriers: np.ndarray, gold_sentiments: np.ndarray, config: TrainConfig
-) -> dict[str, Any]:
-    """Fix thresholds, temperature and the abstain rule on dev; returns the dev metrics after calibration."""
-    barrier_probs, sentiment_raw, _ = model.probabilities(texts, calibrated=False)
-    settings = config.calibration
-    thresholds = {
-        label: best_threshold(barrier_probs[:, column], gold_barriers[:, column]) if settings.tune_thresholds else 0.5
-        for column, label in enumerate(BARRIERS)
-    }
-    temperature = fit_temperature(sentiment_raw, gold_sentiments) if settings.temperature_scaling else 1.0
-    calibration = Calibration(thresholds=thresholds, temperature=temperature)
-    model.calibration = calibration
-    barrier_probs, sentiment_probs, _ = model.probabilities(texts)
-
-    # Abstain: flag the comments nearest a barrier threshold or least sure of their sentiment, half of the
-    # allowed share each, so that about target_coverage of dev is answered without review.
-    flagged_share = (1 - settings.target_coverage) / 2
-    cut = calibration.threshold_array()
-    if flagged_share > 0:
-        calibration.barrier_margin = float(np.quantile(np.abs(barrier_probs - cut).min(axis=1), flagged_share))
-        calibration.sentiment_min_confidence = float(np.quantile(sentiment_probs.max(axis=1), flagged_share))
-    review = calibration.needs_review(barrier_probs, sentiment_probs)
-
-    metrics = run_scores(gold_barriers, gold_sentiments, *calibration.decide(barrier_probs, sentiment_probs))
-    kept = ~review
-    metrics["abstain"] = {
-        "coverage": float(kept.mean()),
-        "exact_match_answered": float(((barrier_probs[kept] >= cut) == gold_barriers[kept]).all(axis=1).mean())
-        if kept.any()
-        else 0.0,
-        "exact_match_flagged": float(((barrier_probs[review] >= cut) == gold_barriers[review]).all(axis=1).mean())
-        if review.any()
-        else 0.0,
-        "sentiment_accuracy_answered": float((sentiment_probs[kept].argmax(1) == gold_sentiments[kept]).mean())
-        if kept.any()
-        else 0.0,
-        "sentiment_accuracy_flagged": float((sentiment_probs[review].argmax(1) == gold_sentiments[review]).mean())
-        if review.any()
-        else 0.0,
-    }
-    metrics["calibration"] = calibration.to_json()
-    metrics["n"] = len(texts)
-    return metrics
-
-
-def dev_scores(
-    model: Classifier, texts: list[str], gold_barriers: np.ndarray, gold_sentiments: np.ndarray
-) -> dict[str, Any]:
-    """Uncalibrated dev scores at 0.5 thresholds: what early stopping compares between epochs."""
-    barrier_probs, sentiment_probs, _ = model.probabilities(texts, calibrated=False)
-    return run_scores(gold_barriers, gold_sentiments, *Calibration().decide(barrier_probs, sentiment_probs))
 
 
 def seed_everything(seed: int) -> None:
@@ -112,15 +57,18 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
     seed_everything(config.seed)
     train_records = load_labelled(config.data.train)
     dev_records = load_labelled(config.data.dev)
-    train_texts = [normalize(r.text) for r in train_records]
-    dev_texts = [normalize(r.text) for r in dev_records]
-    train_barriers, train_sentiments = label_arrays(train_records)
-    dev_barriers, dev_sentiments = label_arrays(dev_records)
-    log(f"training {config.kind} on {len(train_records)} comments, {len(dev_records)} for dev")
+    train, dev = LabelledTexts.of(train_records), LabelledTexts.of(dev_records)
+    labelled_causes = int((train.causes >= 0).all(axis=1).sum())
+    log(
+        f"training {config.kind} on {len(train_records)} comments ({labelled_causes} with causes), "
+        f"{len(dev_records)} for dev"
+    )
 
     # The TF-IDF baseline is fitted on the same data every time, so every model carries its floor with it.
-    baseline = TfidfClassifier.fit(train_texts, train_barriers, train_sentiments, c=config.tfidf_c, seed=config.seed)
-    baseline_dev = calibrate(baseline, dev_texts, dev_barriers, dev_sentiments, config)
+    baseline = TfidfClassifier.fit(
+        train.texts, train.barriers, train.sentiments, train.causes, c=config.tfidf_c, seed=config.seed
+    )
+    baseline_dev = calibrate(baseline, dev, config)
     baseline.meta = {"kind": "tfidf", "base_model": {"name": BASELINE_NAME}, "train_size": len(train_records)}
     epochs = 0
     if config.kind == "tfidf":
@@ -128,18 +76,8 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
         base_identity = {"name": BASELINE_NAME}
         dev_metrics = baseline_dev
     else:
-        model, epochs, base_identity = _train_encoder(
-            config,
-            train_texts,
-            train_barriers,
-            train_sentiments,
-            dev_texts,
-            dev_barriers,
-            dev_sentiments,
-            log=log,
-            progress=progress,
-        )
-        dev_metrics = calibrate(model, dev_texts, dev_barriers, dev_sentiments, config)
+        model, epochs, base_identity = _train_encoder(config, train, dev, log=log, progress=progress)
+        dev_metrics = calibrate(model, dev, config)
     seconds = time.perf_counter() - started
     model.meta = {
         "kind": config.kind,
@@ -159,7 +97,7 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
         from feedbackml.export import add_runtimes
 
         assert isinstance(model, EncoderClassifier)  # noqa: S101 - only encoders are exported
-        return add_runtimes(staging, model, dev_texts, dev_barriers, dev_sentiments, log=log)
+        return add_runtimes(staging, model, dev.texts, dev.barriers, dev.sentiments, log=log)
 
     publish_model(
         config.out,
@@ -227,12 +165,8 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[li
 
 def _train_encoder(
     config: TrainConfig,
-    train_texts: list[str],
-    train_barriers: np.ndarray,
-    train_sentiments: np.ndarray,
-    dev_texts: list[str],
-    dev_barriers: np.ndarray,
-    dev_sentiments: np.ndarray,
+    train: LabelledTexts,
+    dev: LabelledTexts,
     *,
     log: Log,
     progress: bool | None,
@@ -252,7 +186,8 @@ def _train_encoder(
             layer.requires_grad_(False)
     from feedbackml.model.network import FeedbackNet
 
-    net = FeedbackNet(encoder, pooling=config.pooling, dropout=config.dropout)
+    with_causes = config.cause_loss_weight > 0 and bool((train.causes >= 0).any())
+    net = FeedbackNet(encoder, pooling=config.pooling, dropout=config.dropout, causes=with_causes)
     classifier = EncoderClassifier(
         TorchBackend(net),
         tokenizer,
@@ -262,10 +197,13 @@ def _train_encoder(
         batch_size=config.eval_batch_size,
     )
 
-    encoded = tokenizer([prefix + t for t in train_texts], truncation=True, max_length=config.max_length)["input_ids"]
+    encoded = tokenizer([prefix + t for t in train.texts], truncation=True, max_length=config.max_length)["input_ids"]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    barrier_targets = torch.tensor(train_barriers, dtype=torch.float32)
-    sentiment_targets = torch.tensor(train_sentiments, dtype=torch.long)
+    barrier_targets = torch.tensor(train.barriers, dtype=torch.float32)
+    sentiment_targets = torch.tensor(train.sentiments, dtype=torch.long)
+    # A cause is learnt only where it is judged: the record has cause labels and its gold barrier holds it.
+    cause_targets = torch.tensor(train.causes.clip(min=0), dtype=torch.float32)
+    cause_mask = torch.tensor(np.stack([train.cause_rows(code) for code in CAUSES], axis=1), dtype=torch.float32)
 
     if config.class_weighting:
         positives = barrier_targets.sum(0).clamp(min=1)
@@ -277,7 +215,7 @@ def _train_encoder(
     barrier_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     sentiment_loss = torch.nn.CrossEntropyLoss(weight=sentiment_weight)
 
-    head_params = [*net.barrier_head.parameters(), *net.sentiment_head.parameters()]
+    head_params = [p for name, p in net.named_parameters() if name.split(".")[0].endswith("_head")]
     encoder_params = [p for p in net.encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         [
@@ -304,10 +242,18 @@ def _train_encoder(
         running = 0.0
         for batch_number, batch in enumerate(bar, start=1):
             input_ids, attention = pad_batch([encoded[i] for i in batch], pad_id)
-            barrier_logits, sentiment_logits = net(torch.from_numpy(input_ids), torch.from_numpy(attention))
+            barrier_logits, sentiment_logits, cause_logits = net(
+                torch.from_numpy(input_ids), torch.from_numpy(attention)
+            )
             loss = barrier_loss(barrier_logits, barrier_targets[batch]) + config.sentiment_loss_weight * (
                 sentiment_loss(sentiment_logits, sentiment_targets[batch])
             )
+            if with_causes:
+                mask = cause_mask[batch]
+                cells = torch.nn.functional.binary_cross_entropy_with_logits(
+                    cause_logits, cause_targets[batch], reduction="none"
+                )
+                loss = loss + config.cause_loss_weight * (cells * mask).sum() / mask.sum().clamp(min=1.0)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -320,7 +266,7 @@ def _train_encoder(
                 break
         epochs_run = epoch
         net.eval()
-        scores = dev_scores(classifier, dev_texts, dev_barriers, dev_sentiments)
+        scores = dev_scores(classifier, dev)
         score = (scores["barriers"]["macro_f1"] + scores["sentiment"]["macro_f1"]) / 2
         log(
             f"epoch {epoch}: loss {running / max(1, batch_number):.4f}, dev barrier macro-F1 "

@@ -135,7 +135,8 @@ def test_coarse_to_fine_evidence_picks_words_of_the_comment(tiny_model: Path, mo
     model = load_model(tiny_model, runtime="torch")
     model.calibration = Calibration(thresholds=dict.fromkeys(("subjective", "objective", "role_misalignment"), 0.0))
     text = "采购部总是推诿扯皮,说与我无关。IT系统也不通,审批流程太长,问三遍才回,对接人爱答不理。"
-    barrier_probs, sentiment_probs, _ = model.probabilities([text])
+    probs = model.probabilities([text])
+    barrier_probs, sentiment_probs = probs.barriers, probs.sentiment
     labels = [(("subjective", "objective", "role_misalignment"), "negative")]
     exhaustive = model.evidence_many([text], labels, barrier_probs, sentiment_probs)[0]
     coarse = model.evidence_many([text], labels, barrier_probs, sentiment_probs, exhaustive_words=4)[0]

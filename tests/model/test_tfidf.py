@@ -27,8 +27,8 @@ def test_tfidf_learns_something(tfidf_model: Path) -> None:
 
     model = load_model(tfidf_model)
     records = load_labelled([LABELLED / "test.jsonl"])
-    barrier_probs, sentiment_probs, _ = model.probabilities([r.text for r in records])
-    scores = run_scores(*label_arrays(records), *model.calibration.decide(barrier_probs, sentiment_probs))
+    probs = model.probabilities([r.text for r in records])
+    scores = run_scores(*label_arrays(records), *model.calibration.decide(probs.barriers, probs.sentiment))
     assert scores["barriers"]["macro_f1"] > 0.5
     assert scores["sentiment"]["macro_f1"] > 0.5
 

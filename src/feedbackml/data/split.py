@@ -1,9 +1,10 @@
 """``feedbackml data split``: a seeded, multi-label-stratified train/dev/test split with no leak between parts.
 
-Near-duplicate comments are grouped first (union-find over ``find_duplicates``) and a group always lands in one
-part. Groups are then placed by iterative stratification (Sechidis, Tsoumakas & Vlahavas, 2011): the rarest
-label is placed first, each group going to the part that still wants that label most, so every barrier, the
-"no barrier" case and every sentiment keep their proportions in every part.
+Near-duplicate comments and the two records of a contrastive pair are grouped first (union-find over
+``find_duplicates`` and the ``pair`` field) and a group always lands in one part. Groups are then placed by
+iterative stratification (Sechidis, Tsoumakas & Vlahavas, 2011): the rarest label is placed first, each group
+going to the part that still wants that label most, so every barrier, the "no barrier" case, every cause, every
+slice and every sentiment keep their proportions in every part.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ _NO_BARRIER = "(no barrier)"
 
 def stratification_labels(record: LabelledRecord) -> set[str]:
     labels = {f"barrier:{label}" for label in record.barriers} or {_NO_BARRIER}
+    labels |= {f"cause:{code}" for code in record.causes or ()}
+    if record.slice:
+        labels.add(f"slice:{record.slice}")
     return labels | {f"sentiment:{record.sentiment}"}
 
 
-def duplicate_groups(texts: Sequence[str], threshold: float = DEFAULT_THRESHOLD) -> list[list[int]]:
-    """Indices grouped so that any two duplicates (exact or near) share a group; groups in first-index order."""
+def duplicate_groups(
+    texts: Sequence[str], threshold: float = DEFAULT_THRESHOLD, linked: Sequence[tuple[int, int]] = ()
+) -> list[list[int]]:
+    """Indices grouped so that any two duplicates (exact or near), and any two ``linked`` indices (the two
+    records of a contrastive pair), share a group; groups in first-index order."""
     parent = list(range(len(texts)))
 
     def root(index: int) -> int:
@@ -34,8 +41,9 @@ def duplicate_groups(texts: Sequence[str], threshold: float = DEFAULT_THRESHOLD)
             index = parent[index]
         return index
 
-    for pair in find_duplicates(texts, threshold):
-        a, b = root(pair.first), root(pair.second)
+    edges = [(pair.first, pair.second) for pair in find_duplicates(texts, threshold)]
+    for first, second in [*edges, *linked]:
+        a, b = root(first), root(second)
         if a != b:
             parent[max(a, b)] = min(a, b)
     groups: dict[int, list[int]] = {}
@@ -56,7 +64,9 @@ def split_records(
     if len(ratios) != len(names) or any(r < 0 for r in ratios) or abs(sum(ratios) - 1) > 1e-6:
         raise ValueError(f"ratios must be {len(names)} non-negative numbers summing to 1, got {list(ratios)}")
     rng = random.Random(seed)
-    groups = duplicate_groups([record.text for record in records], near_duplicate_threshold)
+    position = {record.id: index for index, record in enumerate(records)}
+    pairs = [(index, position[r.pair]) for index, r in enumerate(records) if r.pair and r.pair in position]
+    groups = duplicate_groups([record.text for record in records], near_duplicate_threshold, pairs)
     group_labels = [set().union(*(stratification_labels(records[i]) for i in group)) for group in groups]
 
     label_totals: dict[str, float] = {}

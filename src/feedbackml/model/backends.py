@@ -15,14 +15,16 @@ AUTO_RUNTIME = "auto"
 ONNX_DIR = "onnx"
 ONNX_FILES = {"onnx": f"{ONNX_DIR}/model.onnx", "onnx-int8": f"{ONNX_DIR}/model.int8.onnx"}
 ONNX_INPUTS = ("input_ids", "attention_mask")
-ONNX_OUTPUTS = ("barrier_logits", "sentiment_logits")
+ONNX_OUTPUTS = ("barrier_logits", "sentiment_logits", "cause_logits")  # the last only with a cause head
+Logits = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class Backend(Protocol):
     name: str
 
-    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Barrier and sentiment logits of one padded batch (int64 arrays of shape (batch, sequence))."""
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
+        """Barrier, sentiment and cause logits of one padded batch (int64 arrays of shape (batch, sequence));
+        cause logits are (batch, 0) for a network without a cause head."""
         ...
 
 
@@ -34,12 +36,13 @@ class TorchBackend:
     def __init__(self, net: Any) -> None:
         self.net = net
 
-    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
         import torch
 
         with torch.inference_mode():
-            barrier_logits, sentiment_logits = self.net(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
-        return barrier_logits.float().numpy(), sentiment_logits.float().numpy()
+            outputs = self.net(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
+        barrier, sentiment, causes = (output.float().numpy() for output in outputs)
+        return barrier, sentiment, causes
 
 
 class OnnxBackend:
@@ -48,12 +51,12 @@ class OnnxBackend:
     def __init__(self, session: Any, name: str) -> None:
         self.session = session
         self.name = name
+        self.outputs = [output.name for output in session.get_outputs() if output.name in ONNX_OUTPUTS]
 
-    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        barrier_logits, sentiment_logits = self.session.run(
-            list(ONNX_OUTPUTS), {"input_ids": input_ids, "attention_mask": attention_mask}
-        )
-        return barrier_logits, sentiment_logits
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
+        found = self.session.run(self.outputs, {"input_ids": input_ids, "attention_mask": attention_mask})
+        causes = found[2] if len(found) > 2 else np.zeros((len(input_ids), 0), dtype=np.float32)
+        return found[0], found[1], causes
 
 
 def make_session(model: Path | bytes, threads: int = 1) -> Any:

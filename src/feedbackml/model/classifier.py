@@ -13,18 +13,20 @@ from typing import Any, ClassVar, overload
 
 import numpy as np
 
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.model.evidence import EVIDENCE_EXHAUSTIVE_WORDS, Labels, evidence_many
 from feedbackml.model.types import (
     Calibration,
     Evidence,
     Prediction,
-    empty_probabilities,
+    Probabilities,
     rounded,
     sigmoid,
     softmax,
 )
 from feedbackml.text import normalize
+
+PieceLogits = tuple[list[list[str]], np.ndarray, np.ndarray, np.ndarray]
 
 
 class Classifier(ABC):
@@ -44,36 +46,40 @@ class Classifier(ABC):
         return "native"
 
     @abstractmethod
-    def piece_logits(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+    def piece_logits(self, texts: list[str]) -> PieceLogits:
         """Each normalised text as the pieces the model takes whole (one unless a text is too long), and the
-        barrier logits (pieces, 3) and sentiment logits (pieces, 3) of every piece, in order."""
+        barrier (pieces, 3), sentiment (pieces, 3) and cause (pieces, 14, or (pieces, 0) without a cause head)
+        logits of every piece, in order."""
 
     @abstractmethod
     def save(self, folder: Path) -> None:
         """Write the model's own files (not the manifest) into an empty folder."""
 
-    def probabilities(self, texts: list[str], *, calibrated: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Barrier probabilities, sentiment probabilities and a split flag per input text (raw, any length)."""
+    def probabilities(self, texts: list[str], *, calibrated: bool = True) -> Probabilities:
+        """Probabilities of every input text (raw, any length); see ``Probabilities``."""
         if not texts:
-            return empty_probabilities()
-        pieces, barrier_logits, sentiment_logits = self.piece_logits([normalize(text) for text in texts])
+            return Probabilities.empty(len(CAUSES) if self.calibration.cause_thresholds else 0)
+        pieces, barrier_logits, sentiment_logits, cause_logits = self.piece_logits([normalize(t) for t in texts])
         temperature = self.calibration.temperature if calibrated else 1.0
         barrier_flat, sentiment_flat = sigmoid(barrier_logits), softmax(sentiment_logits, temperature)
+        cause_flat = sigmoid(cause_logits)
         barrier_probs = np.zeros((len(texts), len(BARRIERS)))
         sentiment_probs = np.zeros((len(texts), len(SENTIMENTS)))
+        cause_probs = np.zeros((len(texts), cause_flat.shape[1]))
         split = np.zeros(len(texts), dtype=bool)
         position = 0
         for index, text_pieces in enumerate(pieces):
             count = len(text_pieces)
             rows = slice(position, position + count)
-            # A barrier anywhere in a long comment is a barrier of the comment; its tone is the length-weighted
-            # mean of the tones of its parts.
+            # A barrier (or cause) anywhere in a long comment is one of the comment; its tone is the
+            # length-weighted mean of the tones of its parts.
             barrier_probs[index] = barrier_flat[rows].max(axis=0)
+            cause_probs[index] = cause_flat[rows].max(axis=0)
             weights = np.array([max(len(piece), 1) for piece in text_pieces], dtype=float)
             sentiment_probs[index] = (sentiment_flat[rows] * weights[:, None]).sum(axis=0) / weights.sum()
             split[index] = count > 1
             position += count
-        return barrier_probs, sentiment_probs, split
+        return Probabilities(barrier_probs, sentiment_probs, split, cause_probs)
 
     @overload
     def predict(self, texts: str, *, evidence: bool = ...) -> Prediction: ...
@@ -84,9 +90,12 @@ class Classifier(ABC):
         """Labels, probabilities and review flag for one comment or many (same arity back)."""
         single = isinstance(texts, str)
         batch = [texts] if single else list(texts)
-        barrier_probs, sentiment_probs, split = self.probabilities(batch)
+        probs = self.probabilities(batch)
+        barrier_probs, sentiment_probs = probs.barriers, probs.sentiment
         review = self.calibration.needs_review(barrier_probs, sentiment_probs)
         chosen, sentiment_index = self.calibration.decide(barrier_probs, sentiment_probs)
+        causes = self.calibration.decide_causes(probs.causes, chosen)
+        with_causes = probs.causes.shape[1] == len(CAUSES) and bool(self.calibration.cause_thresholds)
         labels: list[Labels] = [
             (
                 tuple(label for column, label in enumerate(BARRIERS) if chosen[index, column]),
@@ -103,7 +112,9 @@ class Classifier(ABC):
                 sentiment_probs=rounded(SENTIMENTS, sentiment_probs[index]),
                 needs_review=bool(review[index]),
                 evidence=found[index],
-                split=bool(split[index]),
+                split=bool(probs.split[index]),
+                causes=tuple(code for column, code in enumerate(CAUSES) if causes[index, column]),
+                cause_probs=rounded(CAUSES, probs.causes[index]) if with_causes else {},
             )
             for index, (barriers, sentiment) in enumerate(labels)
         ]

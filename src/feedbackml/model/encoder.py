@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.model.backends import Backend, TorchBackend, load_backend
+from feedbackml.model.backends import Backend, Logits, TorchBackend, load_backend
 from feedbackml.model.batching import length_batches, pad_batch, split_to_fit
-from feedbackml.model.classifier import Classifier
+from feedbackml.model.classifier import Classifier, PieceLogits
 from feedbackml.model.format import write_model_config
 from feedbackml.model.types import Calibration
 
@@ -85,20 +85,24 @@ class EncoderClassifier(Classifier):
             flat.extend(known[part] if part in known else self.encode([part])[0] for part in parts)
         return pieces, flat
 
-    def piece_logits(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+    def piece_logits(self, texts: list[str]) -> PieceLogits:
         pieces, ids = self.encode_pieces(texts)
         return (pieces, *self.logits_from_ids(ids))
 
-    def logits_from_ids(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    def logits_from_ids(self, ids: list[list[int]]) -> Logits:
         """Logits of token-id sequences, in length-sorted batches padded only to their own longest."""
         barrier_out = np.zeros((len(ids), len(BARRIERS)), dtype=np.float32)
         sentiment_out = np.zeros((len(ids), len(SENTIMENTS)), dtype=np.float32)
+        cause_out: np.ndarray | None = None
         # a piece that split_to_fit could not bring under the limit (one huge "character") keeps its end token
         ids = [seq if len(seq) <= self.max_length else [*seq[: self.max_length - 1], seq[-1]] for seq in ids]
         for indices in length_batches([len(seq) for seq in ids], self.batch_size):
             batch = pad_batch([ids[i] for i in indices], self.pad_id)
-            barrier_out[indices], sentiment_out[indices] = self.backend.forward(*batch)
-        return barrier_out, sentiment_out
+            barrier_out[indices], sentiment_out[indices], causes = self.backend.forward(*batch)
+            if cause_out is None:
+                cause_out = np.zeros((len(ids), causes.shape[1]), dtype=np.float32)
+            cause_out[indices] = causes
+        return barrier_out, sentiment_out, cause_out if cause_out is not None else np.zeros((0, 0), dtype=np.float32)
 
     def padded(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """One padded batch of normalised texts, truncated to ``max_length`` (export checks and timing)."""

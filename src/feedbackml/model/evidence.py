@@ -1,7 +1,7 @@
 """Evidence by occlusion: each jieba word is deleted in turn, and the drop in a predicted label's probability is
 that word's weight, so it reflects what the model actually used. Offsets point into the input as given.
 
-Works with any model through the ``Probabilities`` callable it is handed, so it knows no model kind.
+Works with any model through the ``Scorer`` callable it is handed, so it knows no model kind.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.model.types import Evidence
+from feedbackml.model.types import Evidence, Probabilities
 from feedbackml.text import segment
 
 EVIDENCE_PER_LABEL = 3
@@ -30,7 +30,7 @@ MIN_EVIDENCE_WEIGHT = 0.01
 _BOUNDARY = re.compile(r"[。！？!?；;\n,，、:：]")
 
 Labels = tuple[tuple[str, ...], str]
-Probabilities = Callable[[list[str]], tuple[np.ndarray, np.ndarray, np.ndarray]]
+Scorer = Callable[[list[str]], Probabilities]
 
 
 def _is_content(word: str) -> bool:
@@ -38,7 +38,7 @@ def _is_content(word: str) -> bool:
 
 
 def evidence_many(
-    probabilities: Probabilities,
+    probabilities: Scorer,
     texts: list[str],
     labels: list[Labels],
     barrier_probs: np.ndarray,
@@ -79,7 +79,7 @@ def evidence_many(
 
 
 def _occlusion_drops(
-    probabilities: Probabilities,
+    probabilities: Scorer,
     cuts: dict[int, list[tuple[int, int]]],
     texts: list[str],
     labels: list[Labels],
@@ -93,7 +93,8 @@ def _occlusion_drops(
         index: [row_of.setdefault(texts[index][:start] + texts[index][end:], len(row_of)) for start, end in spans]
         for index, spans in cuts.items()
     }
-    variant_barriers, variant_sentiment, _ = probabilities(list(row_of))
+    variants = probabilities(list(row_of))
+    variant_barriers, variant_sentiment = variants.barriers, variants.sentiment
     result: dict[int, dict[str, np.ndarray]] = {}
     for index, text_rows in rows.items():
         barriers, sentiment = labels[index]

@@ -11,15 +11,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 
 ENCODER_DIR = "encoder"
 HEADS_FILE = "heads.safetensors"
 TOKENIZER_DIR = "tokenizer"
 
 
+HEADS = ("barrier_head", "sentiment_head", "cause_head")
+
+
 class FeedbackNet(nn.Module):
-    def __init__(self, encoder: Any, *, pooling: str = "mean", dropout: float = 0.1) -> None:
+    """Three heads on one pooled encoding; ``causes=False`` rebuilds a folder saved before causes existed (its
+    cause logits are then (batch, 0))."""
+
+    def __init__(self, encoder: Any, *, pooling: str = "mean", dropout: float = 0.1, causes: bool = True) -> None:
         super().__init__()
         self.encoder = encoder
         self.pooling = pooling
@@ -27,8 +33,11 @@ class FeedbackNet(nn.Module):
         hidden = encoder.config.hidden_size
         self.barrier_head = nn.Linear(hidden, len(BARRIERS))
         self.sentiment_head = nn.Linear(hidden, len(SENTIMENTS))
+        self.cause_head = nn.Linear(hidden, len(CAUSES)) if causes else None
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         if self.pooling == "cls":
             pooled = hidden[:, 0]
@@ -36,15 +45,20 @@ class FeedbackNet(nn.Module):
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
         pooled = self.dropout(pooled)
-        return self.barrier_head(pooled), self.sentiment_head(pooled)
+        causes = self.cause_head(pooled) if self.cause_head is not None else pooled[:, :0]
+        return self.barrier_head(pooled), self.sentiment_head(pooled), causes
 
     def save(self, folder: Path) -> None:
         """Encoder as a Hugging Face folder (safetensors) and both heads in one safetensors file."""
         from safetensors.torch import save_file
 
         self.encoder.save_pretrained(folder / ENCODER_DIR, safe_serialization=True)
-        heads = {f"barrier_head.{k}": v for k, v in self.barrier_head.state_dict().items()}
-        heads |= {f"sentiment_head.{k}": v for k, v in self.sentiment_head.state_dict().items()}
+        heads = {
+            f"{name}.{key}": value
+            for name in HEADS
+            if (head := getattr(self, name)) is not None
+            for key, value in head.state_dict().items()
+        }
         save_file({k: v.contiguous() for k, v in heads.items()}, str(folder / HEADS_FILE))
 
     @classmethod
@@ -59,8 +73,9 @@ class FeedbackNet(nn.Module):
             use_safetensors=True,
             add_pooling_layer=False,
         )
-        net = cls(encoder, pooling=pooling, dropout=0.0)
         heads = load_file(str(folder / HEADS_FILE))
-        for name, head in (("barrier_head", net.barrier_head), ("sentiment_head", net.sentiment_head)):
-            head.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith(f"{name}.")})
+        net = cls(encoder, pooling=pooling, dropout=0.0, causes=any(key.startswith("cause_head.") for key in heads))
+        for name in HEADS:
+            if (head := getattr(net, name)) is not None:
+                head.load_state_dict({k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith(f"{name}.")})
         return net.eval()

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from feedbackml.artifacts import read_json
-from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.model.classifier import Classifier
+from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS
+from feedbackml.model.classifier import Classifier, PieceLogits
 from feedbackml.model.format import write_model_config
 from feedbackml.model.types import Calibration
 from feedbackml.text import words
@@ -56,6 +56,8 @@ class TfidfClassifier(Classifier):
         barrier_bias: np.ndarray,
         sentiment_weights: np.ndarray,
         sentiment_bias: np.ndarray,
+        cause_weights: np.ndarray | None = None,
+        cause_bias: np.ndarray | None = None,
         *,
         calibration: Calibration | None = None,
         meta: dict[str, Any] | None = None,
@@ -64,24 +66,37 @@ class TfidfClassifier(Classifier):
         self.vectorizers = vectorizers
         self.barrier_weights, self.barrier_bias = barrier_weights, barrier_bias
         self.sentiment_weights, self.sentiment_bias = sentiment_weights, sentiment_bias
+        self.cause_weights, self.cause_bias = cause_weights, cause_bias
 
     def features(self, texts: list[str]) -> Any:
         from scipy.sparse import hstack
 
         return hstack([self.vectorizers[name].transform(texts) for name in _VECTORIZERS]).tocsr()
 
-    def piece_logits(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+    def piece_logits(self, texts: list[str]) -> PieceLogits:
         """Every text is one piece: TF-IDF takes any length."""
         features = self.features(texts)
         barrier = features @ self.barrier_weights.T + self.barrier_bias
         sentiment = features @ self.sentiment_weights.T + self.sentiment_bias
-        return [[text] for text in texts], np.asarray(barrier), np.asarray(sentiment)
+        if self.cause_weights is None or self.cause_bias is None:
+            causes = np.zeros((len(texts), 0))
+        else:
+            causes = np.asarray(features @ self.cause_weights.T + self.cause_bias)
+        return [[text] for text in texts], np.asarray(barrier), np.asarray(sentiment), causes
 
     @classmethod
     def fit(
-        cls, texts: list[str], barriers: np.ndarray, sentiments: np.ndarray, *, c: float = 4.0, seed: int = 13
+        cls,
+        texts: list[str],
+        barriers: np.ndarray,
+        sentiments: np.ndarray,
+        causes: np.ndarray | None = None,
+        *,
+        c: float = 4.0,
+        seed: int = 13,
     ) -> TfidfClassifier:
-        """Fit on normalised texts; ``barriers`` is (n, 3) of 0/1, ``sentiments`` class indices."""
+        """Fit on normalised texts; ``barriers`` is (n, 3) of 0/1, ``sentiments`` class indices, ``causes``
+        (n, 14) of 0/1 with rows of -1 where a record has no cause labels (see ``labels.cause_arrays``)."""
         from scipy.sparse import hstack
         from sklearn.linear_model import LogisticRegression
 
@@ -98,12 +113,26 @@ class TfidfClassifier(Classifier):
         )
         if list(sentiment_model.classes_) != list(range(len(SENTIMENTS))):
             raise ValueError("every sentiment must occur in the training data")
+        cause_weights = cause_bias = None
+        if causes is not None and (causes >= 0).all(axis=1).any():
+            cause_weights = np.zeros((len(CAUSES), features.shape[1]))
+            cause_bias = np.full(len(CAUSES), -10.0)  # a cause never seen present stays off
+            for column, code in enumerate(CAUSES):
+                # each cause is learnt among the records whose gold barrier holds it (a cause is a reason *for*)
+                rows = (causes[:, column] >= 0) & barriers[:, BARRIERS.index(BARRIER_OF_CAUSE[code])].astype(bool)
+                target = causes[rows, column]
+                if len(set(target.tolist())) == 2:
+                    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
+                    model.fit(features[rows], target)
+                    cause_weights[column], cause_bias[column] = model.coef_[0], model.intercept_[0]
         return cls(
             vectorizers,
             np.vstack([model.coef_[0] for model in barrier_models]),
             np.array([model.intercept_[0] for model in barrier_models]),
             sentiment_model.coef_,
             sentiment_model.intercept_,
+            cause_weights,
+            cause_bias,
         )
 
     def save(self, folder: Path) -> None:
@@ -121,6 +150,8 @@ class TfidfClassifier(Classifier):
             "sentiment.weight": self.sentiment_weights,
             "sentiment.bias": self.sentiment_bias,
         }
+        if self.cause_weights is not None and self.cause_bias is not None:
+            tensors |= {"cause.weight": self.cause_weights, "cause.bias": self.cause_bias}
         # safetensors writes the raw buffer: scikit-learn's coef_ can be Fortran-ordered, so force C order.
         save_file(
             {key: np.ascontiguousarray(value, dtype=np.float64) for key, value in tensors.items()},
@@ -143,6 +174,8 @@ class TfidfClassifier(Classifier):
             tensors["barrier.bias"],
             tensors["sentiment.weight"],
             tensors["sentiment.bias"],
+            tensors.get("cause.weight"),
+            tensors.get("cause.bias"),
             calibration=Calibration.from_json(config["calibration"]),
             meta=config.get("meta", {}),
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,13 @@ class Prediction:
     needs_review: bool
     evidence: tuple[Evidence, ...] = ()
     split: bool = False  # the comment was longer than the encoder takes and was scored sentence by sentence
+    causes: tuple[str, ...] = ()  # labels.md §3, only under predicted barriers; () from a model without causes
+    cause_probs: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["barriers"] = list(self.barriers)
+        data["causes"] = list(self.causes)
         data["evidence"] = [asdict(item) for item in self.evidence]
         return data
 
@@ -51,6 +54,8 @@ class Prediction:
             needs_review=bool(data["needs_review"]),
             evidence=tuple(Evidence(**item) for item in data.get("evidence", ())),
             split=bool(data.get("split", False)),
+            causes=tuple(data.get("causes", ())),
+            cause_probs=dict(data.get("cause_probs", {})),
         )
 
 
@@ -64,6 +69,8 @@ class Calibration:
     barrier_margin: float = 0.0
     # … or when the most likely sentiment is less probable than this.
     sentiment_min_confidence: float = 0.0
+    # per cause; empty for a model without a cause head (folders made before causes existed)
+    cause_thresholds: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +82,7 @@ class Calibration:
             temperature=float(data["temperature"]),
             barrier_margin=float(data["barrier_margin"]),
             sentiment_min_confidence=float(data["sentiment_min_confidence"]),
+            cause_thresholds={code: float(value) for code, value in data.get("cause_thresholds", {}).items()},
         )
 
     def threshold_array(self) -> np.ndarray:
@@ -84,6 +92,21 @@ class Calibration:
     def decide(self, barrier_probs: np.ndarray, sentiment_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Predicted barrier matrix (n, 3) of bools and sentiment class indices (n,)."""
         return barrier_probs >= self.threshold_array(), sentiment_probs.argmax(axis=1)
+
+    def decide_causes(self, cause_probs: np.ndarray, barriers: np.ndarray) -> np.ndarray:
+        """Predicted causes (n, len(CAUSES)): a cause over its threshold under a predicted barrier, and for every
+        predicted barrier at least its most probable cause, so predictions keep labels.md §3's rule."""
+        chosen = np.zeros((len(barriers), len(CAUSES)), dtype=bool)
+        if not self.cause_thresholds or cause_probs.shape[1] != len(CAUSES):
+            return chosen
+        cut = np.array([self.cause_thresholds[code] for code in CAUSES])
+        for column, barrier in enumerate(BARRIERS):
+            members = [index for index, code in enumerate(CAUSES) if BARRIER_OF_CAUSE[code] == barrier]
+            block = cause_probs[:, members]
+            picked = block >= cut[members]
+            picked[np.arange(len(block)), block.argmax(axis=1)] = True  # at least one cause per barrier
+            chosen[:, members] = picked & barriers[:, column : column + 1]
+        return chosen
 
     def needs_review(self, barrier_probs: np.ndarray, sentiment_probs: np.ndarray) -> np.ndarray:
         near = (np.abs(barrier_probs - self.threshold_array()) < self.barrier_margin).any(axis=1)
@@ -106,5 +129,18 @@ def rounded(labels: tuple[str, ...], values: np.ndarray) -> dict[str, float]:
     return {label: round(float(value), 4) for label, value in zip(labels, values, strict=True)}
 
 
-def empty_probabilities() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return np.zeros((0, len(BARRIERS))), np.zeros((0, len(SENTIMENTS))), np.zeros(0, dtype=bool)
+@dataclass(frozen=True)
+class Probabilities:
+    """Per input text: barrier (n, 3) and sentiment (n, 3) probabilities, cause probabilities (n, 14) — (n, 0)
+    for a model without a cause head — and whether the text was split to fit the model."""
+
+    barriers: np.ndarray
+    sentiment: np.ndarray
+    split: np.ndarray
+    causes: np.ndarray
+
+    @classmethod
+    def empty(cls, causes: int = 0) -> Probabilities:
+        return cls(
+            np.zeros((0, len(BARRIERS))), np.zeros((0, len(SENTIMENTS))), np.zeros(0, dtype=bool), np.zeros((0, causes))
+        )

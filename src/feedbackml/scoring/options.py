@@ -18,6 +18,7 @@ ADDED_COLUMNS = (
     "status",
     "barriers",
     *(f"p_{label}" for label in BARRIERS),
+    "causes",  # labels.md §3 codes under the predicted barriers; empty from a model without causes
     "sentiment",
     *(f"p_{label}" for label in SENTIMENTS),
     "needs_review",

@@ -52,9 +52,10 @@ def added_values(prepared: Prepared, prediction: Prediction | None, version: str
     values: dict[str, Any] = dict.fromkeys(ADDED_COLUMNS)
     values.update(source_line=prepared.row.line, status=prepared.status, model_version=version)
     if prediction is None:
-        values.update(barriers="", sentiment="", evidence="[]")
+        values.update(barriers="", causes="", sentiment="", evidence="[]")
         return values
     values["barriers"] = "|".join(prediction.barriers)
+    values["causes"] = "|".join(prediction.causes)
     for label in BARRIERS:
         values[f"p_{label}"] = prediction.barrier_probs[label]
     values["sentiment"] = prediction.sentiment

@@ -67,9 +67,15 @@ class EvidenceSpan(BaseModel):
     weight: float
 
 
+class CauseResult(BaseModel):
+    labels: list[str] = Field(description="Causes (labels.md §3) under the predicted barriers; at least one each.")
+    probabilities: dict[str, float] = Field(description="Probability of each cause; empty for a model without causes.")
+
+
 class ItemResult(BaseModel):
     id: str
     barriers: BarrierResult
+    causes: CauseResult
     sentiment: SentimentResult
     needs_review: bool
     evidence: list[EvidenceSpan]
@@ -81,6 +87,7 @@ class ItemResult(BaseModel):
         return cls(
             id=item_id,
             barriers=BarrierResult(labels=list(prediction.barriers), probabilities=prediction.barrier_probs),
+            causes=CauseResult(labels=list(prediction.causes), probabilities=prediction.cause_probs),
             sentiment=SentimentResult(label=prediction.sentiment, probabilities=prediction.sentiment_probs),
             needs_review=prediction.needs_review,
             evidence=[EvidenceSpan(**vars(item)) for item in prediction.evidence],
