@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,12 @@ def main() -> None:
     # new batches
     new_rows: list[dict[str, Any]] = []
     for batch in (*NEW_BATCHES, OOD_BATCH):
-        writer_path, blind_path = INCOMING / f"{batch}.jsonl", INCOMING / "pass_b" / f"{batch}.jsonl"
-        if not writer_path.is_file() or not blind_path.is_file():
+        writer_path = INCOMING / f"{batch}.jsonl"
+        blind_paths = sorted((INCOMING / "pass_b").glob(f"{batch}*.jsonl"))  # a batch may be relabelled in parts
+        if not writer_path.is_file() or not blind_paths:
             summary[batch] = "not ready (no pass B yet)"
             continue
-        first, second = read_jsonl(writer_path), read_jsonl(blind_path)
+        first, second = read_jsonl(writer_path), [row for path in blind_paths for row in read_jsonl(path)]
         final, summary[batch] = resolve(first, second, batch)
         write_jsonl(AGREEMENT / f"{batch}.pass_a.jsonl", first)
         write_jsonl(AGREEMENT / f"{batch}.pass_b.jsonl", with_text(second, {r["id"]: r for r in first}))
@@ -172,25 +174,43 @@ def main() -> None:
     parse(new_rows, "new records")
     old_records = parse(final_old, "earlier records")
 
-    # split the new records, then pull any new near-duplicate of an earlier record into that record's split
+    # split the new records, then pull any new near-duplicate of an earlier record into that record's split;
+    # a new record with exactly the text of an earlier one is dropped (one text, one labelling)
     parts = split_records(parse(new_rows, "new records"), seed=13)
     split_of = {record.id: split for split, records in parts.items() for record in records}
     split_of |= {record.id: meta["split_of"][record.id] for record in old_records}
     everything = [*old_records, *(r for records in parts.values() for r in records)]
-    moved = 0
+    moved, dropped = 0, []
     for pair in find_duplicates([record.text for record in everything]):
         a, b = everything[pair.first], everything[pair.second]
-        if split_of[a.id] != split_of[b.id]:
-            new_one = b if b.id not in meta["split_of"] else a
-            anchor = a if new_one is b else b
+        new_one = b if b.id not in meta["split_of"] else a
+        anchor = a if new_one is b else b
+        if pair.exact and new_one.id in split_of:
+            del split_of[new_one.id]
+            dropped.append(new_one.id)
+        elif new_one.id in split_of and split_of[new_one.id] != split_of.get(anchor.id):
             split_of[new_one.id] = split_of[anchor.id]
-            if new_one.pair:
+            if new_one.pair and new_one.pair in split_of:
                 split_of[new_one.pair] = split_of[anchor.id]
             moved += 1
     summary["moved_to_follow_a_duplicate"] = moved
+    summary["dropped_exact_duplicates"] = dropped
+    # the OOD set shares no text, exact or near, with the labelled corpus
+    ood = read_jsonl(OOD / "test.jsonl") if (OOD / "test.jsonl").is_file() else []
+    kept_texts = [record.text for record in everything if record.id in split_of]
+    leaking = {
+        pair.second - len(kept_texts)
+        for pair in find_duplicates([*kept_texts, *(row["text"] for row in ood)])
+        if pair.first < len(kept_texts) <= pair.second
+    }
+    summary["ood_dropped_as_duplicates"] = sorted(ood[i]["id"] for i in leaking)
+    write_jsonl(OOD / "test.jsonl", [row for i, row in enumerate(ood) if i not in leaking])
     rows_by_id = {row["id"]: row for row in [*final_old, *new_rows]}
     for split in SPLITS:
-        write_jsonl(LABELLED / f"{split}.jsonl", [rows_by_id[i] for i, s in split_of.items() if s == split])
+        # a seeded shuffle: any first-n rows of a split (quick experiments, the test suite) mix every slice
+        ids = sorted(i for i, s in split_of.items() if s == split)
+        random.Random(13).shuffle(ids)
+        write_jsonl(LABELLED / f"{split}.jsonl", [rows_by_id[i] for i in ids])
     summary["splits"] = {split: sum(1 for s in split_of.values() if s == split) for split in SPLITS}
     write_jsonl(AGREEMENT / "build_summary.jsonl", [summary])
     print(json.dumps(summary, ensure_ascii=False, indent=1))

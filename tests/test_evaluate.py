@@ -34,6 +34,24 @@ def test_evaluate_writes_reports(tfidf_pair: tuple[Path, Path], tmp_path: Path) 
     assert set(saved["barriers"]["per_label"]) == {"subjective", "objective", "role_misalignment"}
     assert {"macro_f1", "accuracy", "confusion"} <= set(saved["sentiment"])
     assert {"length", "source"} <= set(saved["slices"])
+    causes = saved["causes"]  # the TF-IDF model learns causes from the corpus and the test split carries them
+    assert set(causes["per_cause"]) == {
+        "unwilling",
+        "silo_interest",
+        "attitude",
+        "unresponsive",
+        "distrust",
+        "unclear_duties",
+        "process",
+        "systems_info",
+        "resources",
+        "conflicting_rules",
+        "distance",
+        "overstepping",
+        "absent",
+        "inverted",
+    }
+    assert causes["micro_f1_ci95"][0] <= causes["micro_f1"] <= causes["micro_f1_ci95"][1] and causes["n_cells"] > 0
     assert 0 <= saved["calibration"]["sentiment"]["ece"] <= 1
     # probabilities of a trained model are roughly calibrated; a mis-wired ECE (decision correctness vs p) is ~0.5
     assert saved["calibration"]["barriers"]["ece"] < 0.2

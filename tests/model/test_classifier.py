@@ -149,3 +149,13 @@ def test_coarse_to_fine_evidence_picks_words_of_the_comment(tiny_model: Path, mo
     assert shared, "coarse-to-fine kept none of the words that word-by-word occlusion ranks"
     for item in shared:
         assert item.weight == pytest.approx(weights[(item.word, item.start, item.label)], abs=1e-3)
+
+
+def test_predictions_carry_causes_under_their_barriers(tiny_model: Path) -> None:
+    from feedbackml.labels import BARRIER_OF_CAUSE, CAUSES
+
+    model = load_model(tiny_model, runtime="torch")
+    assert set(model.calibration.cause_thresholds) == set(CAUSES)  # the corpus carries causes, so the head exists
+    for prediction in model.predict(["采购部总说与我无关,流程也没人管", "谢谢IT", "审批要五个章"]):
+        assert set(prediction.cause_probs) == set(CAUSES)
+        assert {BARRIER_OF_CAUSE[code] for code in prediction.causes} == set(prediction.barriers)

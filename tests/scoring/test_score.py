@@ -88,6 +88,7 @@ def test_score_keeps_every_column_and_row_in_order(tmp_path: Path, tiny_model: P
     assert first["status"] == "ok" and first["model_version"] == model.version
     expected = model.predict(first["comment"], evidence=True)
     assert first["barriers"] == "|".join(expected.barriers)
+    assert first["causes"] == "|".join(expected.causes) and (first["causes"] != "") == bool(expected.barriers)
     assert float(first["p_objective"]) == expected.barrier_probs["objective"]
     assert first["sentiment"] == expected.sentiment and first["needs_review"] in ("true", "false")
     for item in json.loads(first["evidence"]):

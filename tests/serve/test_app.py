@@ -52,6 +52,8 @@ def test_classify_two_items(served: tuple[TestClient, Path]) -> None:
     assert set(first["barriers"]["probabilities"]) == {"subjective", "objective", "role_misalignment"}
     assert first["sentiment"]["label"] in first["sentiment"]["probabilities"]
     assert {"needs_review", "evidence", "truncated", "split"} <= set(first)
+    assert len(first["causes"]["probabilities"]) == 14  # the tiny model learnt a cause head from the corpus
+    assert bool(first["causes"]["labels"]) == bool(first["barriers"]["labels"])
     assert response.headers["X-Request-ID"]
 
 
