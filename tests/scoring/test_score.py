@@ -56,7 +56,7 @@ class _KilledAfter(LocalEngine):
 
     chunks: int = 1
 
-    def write_chunks(self, options, writer, folder, version, summary, progress):  # type: ignore[no-untyped-def]
+    def write_chunks(self, run):  # type: ignore[no-untyped-def]
         written: list[int] = []
 
         def predict(index: int, texts: list[str], evidence_for: list[bool]):  # type: ignore[no-untyped-def]
@@ -65,7 +65,7 @@ class _KilledAfter(LocalEngine):
             written.append(index)
             return score_texts(self.model, texts, evidence_for)  # type: ignore[arg-type]
 
-        return write_chunks(options, writer, folder, version, summary, predict, progress=progress)
+        return write_chunks(run, predict)
 
 
 def _options(tmp_path: Path, tiny_model: Path, source: Path, name: str = "scored.csv", **kw: object) -> ScoreOptions:

@@ -17,7 +17,7 @@ import sys
 import time
 
 from feedbackml.io import InputError
-from feedbackml.scoring.checkpoint import Progress, open_partial, options_identity, partial_folder
+from feedbackml.scoring.checkpoint import ChunkRun, Progress, open_partial, options_identity, partial_folder
 from feedbackml.scoring.engines import Engine, LocalEngine
 from feedbackml.scoring.options import ADDED_COLUMNS, ScoreOptions, ScoreSummary
 from feedbackml.scoring.rows import check_columns, estimate_rows, input_columns
@@ -35,7 +35,7 @@ def score(
     version = engine.prepare(options)
     folder = open_partial(options, options_identity(options, version), restart)
     summary = ScoreSummary(model_version=version, output=str(options.output))
-    chunk_paths = engine.write_chunks(options, writer, folder, version, summary, progress)
+    chunk_paths = engine.write_chunks(ChunkRun(options, writer, folder, version, summary, progress))
     writer.assemble(chunk_paths, options.output)
     shutil.rmtree(folder, ignore_errors=True)
     summary.seconds = time.perf_counter() - started

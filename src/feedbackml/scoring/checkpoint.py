@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,31 +58,35 @@ def open_partial(options: ScoreOptions, identity: dict[str, Any], restart: bool)
     return folder
 
 
-def write_chunks(
-    options: ScoreOptions,
-    writer: ChunkWriter,
-    folder: Path,
-    version: str,
-    summary: ScoreSummary,
-    predict_chunk: ChunkPredictor,
-    *,
-    progress: Progress | None = None,
-) -> list[Path]:
+@dataclass(frozen=True)
+class ChunkRun:
+    """One scoring run as an engine sees it: what to read, how to write, where the checkpoint is, the model
+    version the rows carry, the summary to count into and the progress callback."""
+
+    options: ScoreOptions
+    writer: ChunkWriter
+    folder: Path
+    version: str
+    summary: ScoreSummary
+    progress: Progress | None = None
+
+
+def write_chunks(run: ChunkRun, predict_chunk: ChunkPredictor) -> list[Path]:
     """Write every output chunk not yet in the checkpoint, with ``predict_chunk(index, texts, evidence_for)``
     supplying the predictions of a chunk's scorable texts; returns the chunk paths in order."""
     paths = []
-    for index, prepared in input_chunks(options):
-        path = chunk_path(folder, index, writer)
+    for index, prepared in input_chunks(run.options):
+        path = chunk_path(run.folder, index, run.writer)
         paths.append(path)
-        count_statuses(summary, prepared)
-        summary.chunks += 1
+        count_statuses(run.summary, prepared)
+        run.summary.chunks += 1
         if path.exists():
-            summary.resumed_chunks += 1
+            run.summary.resumed_chunks += 1
         else:
             positions = [position for position, item in enumerate(prepared) if item.text is not None]
-            predictions = predict_chunk(index, *chunk_work(prepared, positions, options))
+            predictions = predict_chunk(index, *chunk_work(prepared, positions, run.options))
             by_position = dict(zip(positions, predictions, strict=True))
-            writer.write(path, build_records(prepared, by_position, options, version))
-        if progress is not None:
-            progress(len(prepared))
+            run.writer.write(path, build_records(prepared, by_position, run.options, run.version))
+        if run.progress is not None:
+            run.progress(len(prepared))
     return paths

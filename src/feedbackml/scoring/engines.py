@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Protocol
 
 from feedbackml.model import Classifier, Prediction
-from feedbackml.scoring.checkpoint import Progress, write_chunks
-from feedbackml.scoring.options import ScoreOptions, ScoreSummary
-from feedbackml.scoring.writer import ChunkWriter
+from feedbackml.scoring.checkpoint import ChunkRun, write_chunks
+from feedbackml.scoring.options import ScoreOptions
 
 
 class Engine(Protocol):
@@ -19,16 +18,8 @@ class Engine(Protocol):
         """Get ready to score (load or verify the model) and return the model version the output will carry."""
         ...
 
-    def write_chunks(
-        self,
-        options: ScoreOptions,
-        writer: ChunkWriter,
-        folder: Path,
-        version: str,
-        summary: ScoreSummary,
-        progress: Progress | None,
-    ) -> list[Path]:
-        """Write every chunk missing from the checkpoint ``folder``; return all chunk paths in input order."""
+    def write_chunks(self, run: ChunkRun) -> list[Path]:
+        """Write every chunk missing from the run's checkpoint; return all chunk paths in input order."""
         ...
 
 
@@ -73,24 +64,8 @@ class LocalEngine:
             torch.set_num_threads(options.threads)  # as for a loaded model: same threads, same arithmetic
         return self.model.version
 
-    def write_chunks(
-        self,
-        options: ScoreOptions,
-        writer: ChunkWriter,
-        folder: Path,
-        version: str,
-        summary: ScoreSummary,
-        progress: Progress | None,
-    ) -> list[Path]:
+    def write_chunks(self, run: ChunkRun) -> list[Path]:
         model = self.model
         if model is None:
             raise RuntimeError("prepare() loads the model before write_chunks()")
-        return write_chunks(
-            options,
-            writer,
-            folder,
-            version,
-            summary,
-            lambda _, texts, evidence_for: score_texts(model, texts, evidence_for),
-            progress=progress,
-        )
+        return write_chunks(run, lambda _, texts, evidence_for: score_texts(model, texts, evidence_for))

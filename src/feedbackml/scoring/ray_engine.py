@@ -22,11 +22,10 @@ import numpy as np
 from feedbackml.artifacts import model_version, verify_folder
 from feedbackml.io import atomic_path
 from feedbackml.model import Prediction
-from feedbackml.scoring.checkpoint import Progress, chunk_path, write_chunks
+from feedbackml.scoring.checkpoint import ChunkRun, chunk_path, write_chunks
 from feedbackml.scoring.engines import load_for_scoring, score_texts
-from feedbackml.scoring.options import ScoreOptions, ScoreSummary
+from feedbackml.scoring.options import ScoreOptions
 from feedbackml.scoring.rows import chunk_work, input_chunks
-from feedbackml.scoring.writer import ChunkWriter
 
 
 class ChunkScorer:
@@ -67,27 +66,12 @@ class RayEngine:
         # The workers load the model themselves; the driver only needs its (verified) version.
         return model_version(verify_folder(options.model))
 
-    def write_chunks(
-        self,
-        options: ScoreOptions,
-        writer: ChunkWriter,
-        folder: Path,
-        version: str,
-        summary: ScoreSummary,
-        progress: Progress | None,
-    ) -> list[Path]:
-        return _score_chunks_with_ray(self, options, writer, folder, version, summary, progress)
+    def write_chunks(self, run: ChunkRun) -> list[Path]:
+        return _score_chunks_with_ray(self, run)
 
 
-def _score_chunks_with_ray(
-    engine: RayEngine,
-    options: ScoreOptions,
-    writer: ChunkWriter,
-    folder: Path,
-    version: str,
-    summary: ScoreSummary,
-    progress: Progress | None,
-) -> list[Path]:
+def _score_chunks_with_ray(engine: RayEngine, run: ChunkRun) -> list[Path]:
+    options, writer, folder, progress = run.options, run.writer, run.folder, run.progress
     # Pass 1: stage the texts of every chunk not yet in the checkpoint.
     staged = []
     for index, prepared in input_chunks(options):
@@ -126,4 +110,4 @@ def _score_chunks_with_ray(
         (folder / f"texts-{index:07d}.json").unlink(missing_ok=True)
         return [Prediction.from_json(item) for item in loaded]
 
-    return write_chunks(options, writer, folder, version, summary, staged_predictions)
+    return write_chunks(run, staged_predictions)
