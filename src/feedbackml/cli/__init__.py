@@ -9,7 +9,13 @@ import typer
 from feedbackml import __version__
 from feedbackml.cli.base import base_app
 from feedbackml.cli.data import data_app
-from feedbackml.cli.model import compare_command, evaluate_command, predict_command, train_command
+from feedbackml.cli.model import (
+    compare_command,
+    evaluate_command,
+    predict_command,
+    robustness_command,
+    train_command,
+)
 from feedbackml.cli.report import report_command
 from feedbackml.cli.score import score_command
 from feedbackml.cli.serve import serve_command
@@ -34,6 +40,7 @@ app.add_typer(base_app, name="base")
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("compare")(compare_command)
+app.command("robustness")(robustness_command)
 app.command("predict")(predict_command)
 app.command("score")(score_command)
 app.command("serve")(serve_command)

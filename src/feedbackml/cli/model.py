@@ -182,3 +182,21 @@ def predict_command(
             typer.echo("  needs review: the model is unsure")
         for item in prediction.evidence:
             typer.echo(f"  evidence:  {item.word} [{item.start}:{item.end}] → {item.label} (+{item.weight:.2f})")
+
+
+def robustness_command(
+    model: ModelDir,
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled file(s) to draw the comments from.")],
+    comments: Annotated[int, typer.Option("--comments", min=1, help="How many comments to perturb.")] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="Which comments and which prefixes/suffixes.")] = 0,
+    threads: Threads = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """How often predictions flip under label-preserving edits (prefix, suffix, width, 繁體, typo, emoji, English)."""
+    from feedbackml.robustness import format_robustness, robustness_report
+
+    classifier = _load(model, threads)
+    with user_errors():
+        records = load_labelled([str(p) for p in data])
+        report = robustness_report(classifier, records, comments=comments, seed=seed)
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else format_robustness(report))
