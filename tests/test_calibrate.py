@@ -36,6 +36,11 @@ def test_without_cause_loss_the_encoder_has_no_cause_head(tiny_base: Path, tmp_p
     prediction = model.predict("采购部总说与我无关")
     assert prediction.causes == () and prediction.cause_probs == {}
     assert model.calibration.cause_thresholds == {}
+    # evaluated on data that carries causes, such a model reports no cause figures (rather than an F1 of 0)
+    from feedbackml.evaluate import build_report
+
+    report = build_report(model, load_labelled([tmp_path / "dev.jsonl"]), resamples=100)
+    assert "causes" not in report
 
 
 def test_tfidf_learns_causes_from_the_corpus(tmp_path: Path) -> None:

@@ -45,10 +45,12 @@ class Scored:
     gold_causes: np.ndarray  # -1 rows: no cause labels
     pred_causes: np.ndarray
 
+    predicts_causes: bool  # the model has a cause head (folders made before causes have none)
+
     @property
     def judges_causes(self) -> bool:
         """The model predicts causes and some records carry cause labels."""
-        return bool(self.pred_causes.any() or (self.gold_causes >= 0).any()) and bool((self.gold_causes >= 0).any())
+        return self.predicts_causes and bool((self.gold_causes >= 0).any())
 
 
 def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
@@ -67,6 +69,7 @@ def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
         model.calibration.needs_review(barrier_probs, sentiment_probs),
         cause_arrays(records),
         model.calibration.decide_causes(probs.causes, pred_barriers),
+        bool(model.calibration.cause_thresholds),
     )
 
 
