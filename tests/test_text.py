@@ -117,3 +117,10 @@ class TestRedact:
     def test_bad_pattern_is_a_clear_error(self) -> None:
         with pytest.raises(ValueError, match="not a valid regular expression"):
             Redactor(employee_id_pattern="(")
+
+
+def test_traditional_characters_become_simplified() -> None:
+    from feedbackml.text import normalize
+
+    assert normalize("報銷流程太慢，財務部門總是推諉") == normalize("报销流程太慢，财务部门总是推诿")
+    assert normalize("后来的干部") == "后来的干部"  # simplified text is left as it is

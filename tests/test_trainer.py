@@ -104,3 +104,29 @@ def test_early_stopping_restores_the_best_epoch(
     published = load_file(str(result.path / "heads.safetensors"))["barrier_head.weight"].numpy()
     assert np.array_equal(published, heads_by_epoch[0])
     assert not np.array_equal(published, heads_by_epoch[2])  # the weights did move after epoch 1
+
+
+def test_layer_rates_decay_from_the_top(tiny_base: Path, tmp_path: Path) -> None:
+    from transformers import AutoModel
+
+    from feedbackml.model.network import FeedbackNet
+    from feedbackml.trainer import _parameter_groups
+
+    net = FeedbackNet(AutoModel.from_pretrained(tiny_base, add_pooling_layer=False))
+    net.encoder.get_input_embeddings().weight.requires_grad_(False)
+    config = tiny_config(tiny_base, tmp_path, learning_rate=1e-3, head_learning_rate=5e-3, layer_lr_decay=0.5)
+    rates = [group["lr"] for group in _parameter_groups(net, config)]
+    assert rates == [5e-3, 1e-3, 5e-4, 2.5e-4]  # heads, top layer, bottom layer, the rest of the embeddings
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    assert sum(p.numel() for group in _parameter_groups(net, config) for p in group["params"]) == trainable
+
+
+def test_training_runs_on_an_accelerator_when_torch_sees_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from feedbackml.trainer import training_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert training_device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training_device().type == "cpu"

@@ -12,7 +12,9 @@ import numpy as np
 from feedbackml.config import TrainConfig
 from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, cause_arrays, label_arrays
 from feedbackml.metrics import best_threshold, cause_scores, fit_temperature, run_scores
-from feedbackml.model import Calibration, Classifier
+from feedbackml.model import Calibration, Classifier, EncoderClassifier
+from feedbackml.model.classifier import roll_up
+from feedbackml.model.encoder import blend
 from feedbackml.text import normalize
 
 
@@ -67,14 +69,18 @@ def calibrate(model: Classifier, dev: LabelledTexts, config: TrainConfig) -> dic
     probs = model.probabilities(dev.texts)
     barrier_probs, sentiment_probs = probs.barriers, probs.sentiment
 
-    # Abstain: flag the comments nearest a barrier threshold or least sure of their sentiment, half of the
-    # allowed share each, so that about target_coverage of dev is answered without review.
-    flagged_share = (1 - settings.target_coverage) / 2
+    # Abstain: a blend's disagreeing comments are always flagged; of the share target_coverage leaves beyond
+    # them, half goes to the comments nearest a barrier threshold and half to those least sure of their sentiment.
+    disagree = probs.disagree if probs.disagree is not None else np.zeros(len(dev.texts), dtype=bool)
+    agreeing = ~disagree
+    flagged_share = max(0.0, 1 - settings.target_coverage - float(disagree.mean())) / 2
     cut = calibration.threshold_array()
-    if flagged_share > 0:
-        calibration.barrier_margin = float(np.quantile(np.abs(barrier_probs - cut).min(axis=1), flagged_share))
-        calibration.sentiment_min_confidence = float(np.quantile(sentiment_probs.max(axis=1), flagged_share))
-    review = calibration.needs_review(barrier_probs, sentiment_probs)
+    if flagged_share > 0 and agreeing.any():
+        quantile = min(1.0, flagged_share / float(agreeing.mean()))
+        margins = np.abs(barrier_probs[agreeing] - cut).min(axis=1)
+        calibration.barrier_margin = float(np.quantile(margins, quantile))
+        calibration.sentiment_min_confidence = float(np.quantile(sentiment_probs[agreeing].max(axis=1), quantile))
+    review = calibration.needs_review(barrier_probs, sentiment_probs, probs.disagree)
 
     predicted_barriers, predicted_sentiments = calibration.decide(barrier_probs, sentiment_probs)
     metrics = run_scores(dev.barriers, dev.sentiments, predicted_barriers, predicted_sentiments)
@@ -105,3 +111,28 @@ def dev_scores(model: Classifier, dev: LabelledTexts) -> dict[str, Any]:
     """Uncalibrated dev scores at 0.5 thresholds: what early stopping compares between epochs."""
     probs = model.probabilities(dev.texts, calibrated=False)
     return run_scores(dev.barriers, dev.sentiments, *Calibration().decide(probs.barriers, probs.sentiment))
+
+
+BLEND_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def choose_companion_weight(
+    model: EncoderClassifier, companion: Classifier, dev: LabelledTexts, weights: Sequence[float] = BLEND_WEIGHTS
+) -> tuple[float, dict[str, float]]:
+    """The companion's share of the blended logits that scores best on dev (mean of barrier macro-F1 at
+    F1-best thresholds and sentiment macro-F1), and every candidate's score for the model card."""
+    own = model.own_piece_logits(dev.texts)
+    other = companion.piece_logits([piece for parts in own.pieces for piece in parts])
+    table: dict[str, float] = {}
+    for weight in weights:
+        probs = roll_up(blend(own, other, weight, companion.calibration.threshold_array()))
+        predicted = np.column_stack(
+            [
+                probs.barriers[:, column] >= best_threshold(probs.barriers[:, column], dev.barriers[:, column])
+                for column in range(len(BARRIERS))
+            ]
+        )
+        scores = run_scores(dev.barriers, dev.sentiments, predicted, probs.sentiment.argmax(axis=1))
+        table[f"{weight:g}"] = round((scores["barriers"]["macro_f1"] + scores["sentiment"]["macro_f1"]) / 2, 4)
+    best = max(weights, key=lambda weight: (table[f"{weight:g}"], -weight))
+    return best, table

@@ -52,12 +52,21 @@ class TrainConfig(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     freeze_embeddings: bool = True
-    freeze_layers: int = Field(0, ge=0, description="bottom encoder layers kept frozen (faster, less memory)")
+    freeze_layers: int = Field(
+        0,
+        ge=0,
+        description="bottom encoder layers kept frozen; with frozen embeddings their output is computed once",
+    )
+    layer_lr_decay: float = Field(1.0, gt=0, le=1, description="each layer's rate is this times the rate above it")
     class_weighting: bool = True
     sentiment_loss_weight: float = Field(1.0, gt=0)
     cause_loss_weight: float = Field(1.0, ge=0, description="weight of the cause head's loss (0: no cause head)")
     patience: int = Field(2, ge=1, description="epochs without dev improvement before stopping")
     max_steps: int | None = Field(None, ge=1, description="stop after this many steps (smoke tests)")
+
+    companion_weight: float | None = Field(
+        None, ge=0, le=1, description="the TF-IDF baseline's share of the blended logits; None: the best on dev"
+    )
 
     # publishing
     export_runtimes: bool = Field(

@@ -66,7 +66,7 @@ def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
         sentiment_probs,
         pred_barriers,
         pred_sentiments,
-        model.calibration.needs_review(barrier_probs, sentiment_probs),
+        model.calibration.needs_review(barrier_probs, sentiment_probs, probs.disagree),
         cause_arrays(records),
         model.calibration.decide_causes(probs.causes, pred_barriers),
         bool(model.calibration.cause_thresholds),

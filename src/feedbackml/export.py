@@ -234,6 +234,8 @@ def add_runtimes(
                     pooling=model.pooling,
                     batch_size=model.batch_size,
                     calibration=model.calibration,
+                    companion=model.companion,
+                    companion_weight=model.companion_weight,
                 )
             measured[runtime] = measure_runtime(runner, texts, gold_barriers, gold_sentiments)
     for row in measured.values():

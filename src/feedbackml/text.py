@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 # Bumped whenever normalize() changes output, so a model can record which normalisation it was trained with.
-NORMALIZATION_VERSION = 1
+NORMALIZATION_VERSION = 2  # 2: traditional characters become simplified
 
 # Characters whose NFKC form would change what the writer meant (m² is not m2, ½ is not 1⁄2, ① is a list marker).
 _KEEP_AS_WRITTEN = re.compile(
@@ -53,7 +53,8 @@ def _nfkc_except_meaningful(text: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """Canonical form of a comment: NFKC where it keeps meaning, no invisible characters, single spaces.
+    """Canonical form of a comment: NFKC where it keeps meaning, simplified characters, no invisible characters,
+    single spaces.
 
     Idempotent and total over ``str``: full-width letters and digits become ASCII, compatibility ideographs
     become their unified form, zero-width and control characters disappear, and any run of whitespace
@@ -61,7 +62,27 @@ def normalize(text: str) -> str:
     """
     text = _nfkc_except_meaningful(_strip_invisible(text))
     text = _strip_invisible(text)  # NFKC can expose a format character that was part of a sequence
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", to_simplified(text)).strip()
+
+
+_converter_lock = threading.Lock()
+_converter = None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters as simplified ones (OpenCC t2s), so 「報銷流程」 and 「报销流程」 are one comment to every
+    model; kept as written where the conversion would change the text's length (offsets must stay valid)."""
+    global _converter
+    if text.isascii():
+        return text
+    if _converter is None:
+        with _converter_lock:
+            if _converter is None:
+                import opencc
+
+                _converter = opencc.OpenCC("t2s")
+    converted = _converter.convert(text)
+    return converted if len(converted) == len(text) else text
 
 
 # --- word segmentation ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from feedbackml.artifacts import data_fingerprint
-from feedbackml.calibrate import LabelledTexts, calibrate, dev_scores
+from feedbackml.calibrate import LabelledTexts, calibrate, choose_companion_weight, dev_scores
 from feedbackml.config import TrainConfig
 from feedbackml.data.records import load_labelled
 from feedbackml.labels import CAUSES, SENTIMENTS
@@ -77,6 +77,16 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
         dev_metrics = baseline_dev
     else:
         model, epochs, base_identity = _train_encoder(config, train, dev, log=log, progress=progress)
+        weight, candidates = (
+            choose_companion_weight(model, baseline, dev)
+            if config.companion_weight is None
+            else (config.companion_weight, {})
+        )
+        if candidates:
+            log(f"TF-IDF share of the blend on dev: {candidates} → {weight:g}")
+            base_identity["companion_weights_dev"] = candidates
+        if weight:
+            model.companion, model.companion_weight = baseline, weight
         dev_metrics = calibrate(model, dev, config)
     seconds = time.perf_counter() - started
     model.meta = {
@@ -84,6 +94,7 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
         "base_model": base_identity,
         "train_seconds": round(seconds, 1),
         "epochs": epochs,
+        "companion_weight": getattr(model, "companion_weight", 0.0),
         "train_size": len(train_records),
         "dev_size": len(dev_records),
         "config": config.model_dump(mode="json"),
@@ -175,19 +186,13 @@ def _train_encoder(
     from tqdm.auto import tqdm
 
     torch.set_num_threads(config.threads)
+    device = training_device()
     tokenizer, encoder, prefix, identity = _load_encoder(config.base_model)
-    if config.freeze_embeddings:
-        encoder.get_input_embeddings().weight.requires_grad_(False)
-    if config.freeze_layers:
-        layers = getattr(getattr(encoder, "encoder", None), "layer", None)
-        if layers is None or config.freeze_layers > len(layers):
-            raise ValueError(f"freeze_layers={config.freeze_layers}: the encoder has no such stack of layers")
-        for layer in layers[: config.freeze_layers]:
-            layer.requires_grad_(False)
+    frozen = _freeze(encoder, config)
     from feedbackml.model.network import FeedbackNet
 
     with_causes = config.cause_loss_weight > 0 and bool((train.causes >= 0).any())
-    net = FeedbackNet(encoder, pooling=config.pooling, dropout=config.dropout, causes=with_causes)
+    net = FeedbackNet(encoder, pooling=config.pooling, dropout=config.dropout, causes=with_causes).to(device)
     classifier = EncoderClassifier(
         TorchBackend(net),
         tokenizer,
@@ -199,6 +204,8 @@ def _train_encoder(
 
     encoded = tokenizer([prefix + t for t in train.texts], truncation=True, max_length=config.max_length)["input_ids"]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    # The frozen embeddings and bottom layers give the same output every epoch: compute it once.
+    cache = _prefix_cache(net, encoded, pad_id, frozen, config.eval_batch_size, device) if frozen else None
     barrier_targets = torch.tensor(train.barriers, dtype=torch.float32)
     sentiment_targets = torch.tensor(train.sentiments, dtype=torch.long)
     # A cause is learnt only where it is judged: the record has cause labels and its gold barrier holds it.
@@ -207,23 +214,15 @@ def _train_encoder(
 
     if config.class_weighting:
         positives = barrier_targets.sum(0).clamp(min=1)
-        pos_weight = ((len(barrier_targets) - positives) / positives).clamp(0.5, 10.0)
+        pos_weight = ((len(barrier_targets) - positives) / positives).clamp(0.5, 10.0).to(device)
         counts = torch.bincount(sentiment_targets, minlength=len(SENTIMENTS)).clamp(min=1).float()
-        sentiment_weight = len(sentiment_targets) / (len(SENTIMENTS) * counts)
+        sentiment_weight = (len(sentiment_targets) / (len(SENTIMENTS) * counts)).to(device)
     else:
         pos_weight, sentiment_weight = None, None
     barrier_loss = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     sentiment_loss = torch.nn.CrossEntropyLoss(weight=sentiment_weight)
 
-    head_params = [p for name, p in net.named_parameters() if name.split(".")[0].endswith("_head")]
-    encoder_params = [p for p in net.encoder.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": encoder_params, "lr": config.learning_rate},
-            {"params": head_params, "lr": config.head_learning_rate},
-        ],
-        weight_decay=config.weight_decay,
-    )
+    optimizer = torch.optim.AdamW(_parameter_groups(net, config), weight_decay=config.weight_decay)
     rng = random.Random(config.seed)
     steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
     total_steps = min(steps_per_epoch * config.epochs, config.max_steps or sys.maxsize)
@@ -233,6 +232,13 @@ def _train_encoder(
     )
     show = sys.stderr.isatty() if progress is None else progress
 
+    def logits(batch: list[int]) -> tuple[Any, Any, Any]:
+        if cache is not None:
+            hidden, attention = _pad_hidden([cache[i] for i in batch])
+            return net.from_prefix(hidden.to(device), attention.to(device), frozen)
+        input_ids, attention_mask = pad_batch([encoded[i] for i in batch], pad_id)
+        return net(torch.from_numpy(input_ids).to(device), torch.from_numpy(attention_mask).to(device))
+
     best_score, best_state, best_epoch, stale, step = -1.0, None, 0, 0, 0
     epochs_run = 0
     for epoch in range(1, config.epochs + 1):
@@ -241,17 +247,14 @@ def _train_encoder(
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", disable=not show, leave=False)
         running = 0.0
         for batch_number, batch in enumerate(bar, start=1):
-            input_ids, attention = pad_batch([encoded[i] for i in batch], pad_id)
-            barrier_logits, sentiment_logits, cause_logits = net(
-                torch.from_numpy(input_ids), torch.from_numpy(attention)
-            )
-            loss = barrier_loss(barrier_logits, barrier_targets[batch]) + config.sentiment_loss_weight * (
-                sentiment_loss(sentiment_logits, sentiment_targets[batch])
+            barrier_logits, sentiment_logits, cause_logits = logits(batch)
+            loss = barrier_loss(barrier_logits, barrier_targets[batch].to(device)) + config.sentiment_loss_weight * (
+                sentiment_loss(sentiment_logits, sentiment_targets[batch].to(device))
             )
             if with_causes:
-                mask = cause_mask[batch]
+                mask = cause_mask[batch].to(device)
                 cells = torch.nn.functional.binary_cross_entropy_with_logits(
-                    cause_logits, cause_targets[batch], reduction="none"
+                    cause_logits, cause_targets[batch].to(device), reduction="none"
                 )
                 loss = loss + config.cause_loss_weight * (cells * mask).sum() / mask.sum().clamp(min=1.0)
             optimizer.zero_grad(set_to_none=True)
@@ -284,6 +287,84 @@ def _train_encoder(
             break
     if best_state is not None:
         net.load_state_dict(best_state)
-    net.eval()
+    net.to("cpu").eval()  # the published folder and every runtime after training run on the CPU
     identity["best_epoch"] = best_epoch
     return classifier, epochs_run, identity
+
+
+def training_device() -> Any:
+    """An accelerator when torch sees one (training only; inference and export stay on the CPU), else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _freeze(encoder: Any, config: TrainConfig) -> int:
+    """Freeze the embeddings and the bottom ``freeze_layers`` layers; returns how many leading layers are frozen
+    together with the embeddings (0 when the embeddings train), i.e. how deep the cacheable prefix goes."""
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if config.freeze_layers and (layers is None or config.freeze_layers > len(layers)):
+        raise ValueError(f"freeze_layers={config.freeze_layers}: the encoder has no such stack of layers")
+    if config.freeze_embeddings:
+        encoder.get_input_embeddings().weight.requires_grad_(False)
+        embeddings = getattr(encoder, "embeddings", None)
+        if embeddings is not None and config.freeze_layers:
+            embeddings.requires_grad_(False)  # positions and layer norm too: the prefix is then fixed
+    for layer in (layers or [])[: config.freeze_layers]:
+        layer.requires_grad_(False)
+    cacheable = config.freeze_embeddings and config.freeze_layers and hasattr(encoder, "embeddings")
+    return config.freeze_layers if cacheable else 0
+
+
+def _parameter_groups(net: Any, config: TrainConfig) -> list[dict[str, Any]]:
+    """The heads at ``head_learning_rate``; each trainable encoder layer at ``learning_rate`` times
+    ``layer_lr_decay`` to the power of its depth below the top layer (1.0: one rate for all)."""
+    layers = list(net.encoder.encoder.layer) if hasattr(net.encoder, "encoder") else []
+    groups: list[dict[str, Any]] = [
+        {
+            "params": [p for name, p in net.named_parameters() if name.split(".")[0].endswith("_head")],
+            "lr": config.head_learning_rate,
+        }
+    ]
+    in_layers: set[int] = set()
+    for depth, layer in enumerate(reversed(layers)):
+        params = [p for p in layer.parameters() if p.requires_grad]
+        in_layers.update(id(p) for p in layer.parameters())
+        if params:
+            groups.append({"params": params, "lr": config.learning_rate * config.layer_lr_decay**depth})
+    rest = [p for p in net.encoder.parameters() if p.requires_grad and id(p) not in in_layers]
+    if rest:
+        groups.append({"params": rest, "lr": config.learning_rate * config.layer_lr_decay ** len(layers)})
+    return groups
+
+
+def _prefix_cache(
+    net: Any, encoded: list[list[int]], pad_id: int, layers: int, batch_size: int, device: Any
+) -> list[Any]:
+    """Every training text's hidden states after the frozen prefix, unpadded, on the CPU."""
+    import torch
+
+    net.eval()
+    cache: list[Any] = [None] * len(encoded)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            input_ids, attention = pad_batch([encoded[i] for i in batch], pad_id)
+            hidden = net.prefix(torch.from_numpy(input_ids).to(device), torch.from_numpy(attention).to(device), layers)
+            for row, index in enumerate(batch):
+                cache[index] = hidden[row, : len(encoded[index])].float().cpu().clone()
+    return cache
+
+
+def _pad_hidden(states: list[Any]) -> tuple[Any, Any]:
+    """Cached hidden states padded with zeros into one batch, with the attention mask that ignores the padding."""
+    import torch
+
+    longest = max(len(state) for state in states)
+    hidden = torch.zeros(len(states), longest, states[0].shape[1])
+    attention = torch.zeros(len(states), longest, dtype=torch.long)
+    for row, state in enumerate(states):
+        hidden[row, : len(state)] = state
+        attention[row, : len(state)] = 1
+    return hidden, attention

@@ -39,9 +39,10 @@ class TorchBackend:
     def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
         import torch
 
+        device = next(self.net.parameters()).device  # an accelerator while training, else the CPU
         with torch.inference_mode():
-            outputs = self.net(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
-        barrier, sentiment, causes = (output.float().numpy() for output in outputs)
+            outputs = self.net(torch.from_numpy(input_ids).to(device), torch.from_numpy(attention_mask).to(device))
+        barrier, sentiment, causes = (output.float().cpu().numpy() for output in outputs)
         return barrier, sentiment, causes
 
 

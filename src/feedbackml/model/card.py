@@ -62,12 +62,15 @@ def render_model_card(
             if baseline
             else []
         ),
+        *_blend_lines(base),
         "## Calibration and abstention",
         "",
         f"- Per-label thresholds tuned for F1 on dev (table above); sentiment temperature "
         f"{calibration['temperature']:.2f} fitted on dev.",
-        f"- `needs_review` when a barrier probability is within {calibration['barrier_margin']:.3f} of its threshold "
-        f"or the top sentiment probability is below {calibration['sentiment_min_confidence']:.3f}: "
+        f"- `needs_review` when a barrier probability is within {calibration['barrier_margin']:.3f} of its threshold, "
+        f"the top sentiment probability is below {calibration['sentiment_min_confidence']:.3f}"
+        + (", or the blended models disagree" if meta.get("companion_weight") else "")
+        + ": "
         f"{abstain.get('coverage', 0):.0%} of dev is answered without review; exact barrier match "
         f"{abstain.get('exact_match_answered', 0):.3f} on answered vs {abstain.get('exact_match_flagged', 0):.3f} on "
         "flagged comments.",
@@ -89,6 +92,25 @@ def render_model_card(
         "- Texts longer than the encoder's window are scored sentence by sentence and rolled up (`split: true`).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _blend_lines(base: dict[str, Any]) -> list[str]:
+    """How much of each logit the TF-IDF baseline holds, and what the other shares scored on dev."""
+    candidates = base.get("companion_weights_dev")
+    if not candidates:
+        return []
+    chosen = max(candidates, key=lambda weight: (candidates[weight], -float(weight)))
+    return [
+        "## Blend with the TF-IDF baseline",
+        "",
+        f"Every logit is (1 − w) × the encoder's + w × the TF-IDF baseline's, w = **{chosen}**, chosen on dev "
+        "(mean of barrier macro-F1 at F1-best thresholds and sentiment macro-F1):",
+        "",
+        "| w | " + " | ".join(candidates) + " |",
+        "| --- | " + " | ".join("---" for _ in candidates) + " |",
+        "| dev score | " + " | ".join(f"{value:.4f}" for value in candidates.values()) + " |",
+        "",
+    ]
 
 
 def _runtime_lines(runtimes: dict[str, Any]) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar, NamedTuple, overload
 
 import numpy as np
 
@@ -26,7 +26,44 @@ from feedbackml.model.types import (
 )
 from feedbackml.text import normalize
 
-PieceLogits = tuple[list[list[str]], np.ndarray, np.ndarray, np.ndarray]
+
+class PieceLogits(NamedTuple):
+    """Each text as the pieces a model takes whole, and the logits of every piece in order: barriers (pieces, 3),
+    sentiment (pieces, 3), causes (pieces, 14; (pieces, 0) without a cause head) and, for a blend of models,
+    whether its members alone would decide a piece differently (None for a single model)."""
+
+    pieces: list[list[str]]
+    barriers: np.ndarray
+    sentiment: np.ndarray
+    causes: np.ndarray
+    disagree: np.ndarray | None = None
+
+
+def roll_up(logits: PieceLogits, temperature: float = 1.0) -> Probabilities:
+    """Per text probabilities from per piece logits. A barrier (or cause) anywhere in a long comment is one of the
+    comment; its tone is the length-weighted mean of the tones of its parts; its members disagree if they do on
+    any part."""
+    count = len(logits.pieces)
+    barrier_flat, sentiment_flat = sigmoid(logits.barriers), softmax(logits.sentiment, temperature)
+    cause_flat = sigmoid(logits.causes)
+    barrier_probs = np.zeros((count, len(BARRIERS)))
+    sentiment_probs = np.zeros((count, len(SENTIMENTS)))
+    cause_probs = np.zeros((count, cause_flat.shape[1]))
+    split = np.zeros(count, dtype=bool)
+    disagree = None if logits.disagree is None else np.zeros(count, dtype=bool)
+    position = 0
+    for index, text_pieces in enumerate(logits.pieces):
+        size = len(text_pieces)
+        rows = slice(position, position + size)
+        barrier_probs[index] = barrier_flat[rows].max(axis=0)
+        cause_probs[index] = cause_flat[rows].max(axis=0)
+        weights = np.array([max(len(piece), 1) for piece in text_pieces], dtype=float)
+        sentiment_probs[index] = (sentiment_flat[rows] * weights[:, None]).sum(axis=0) / weights.sum()
+        split[index] = size > 1
+        if disagree is not None and logits.disagree is not None:
+            disagree[index] = bool(logits.disagree[rows].any())
+        position += size
+    return Probabilities(barrier_probs, sentiment_probs, split, cause_probs, disagree)
 
 
 class Classifier(ABC):
@@ -47,9 +84,8 @@ class Classifier(ABC):
 
     @abstractmethod
     def piece_logits(self, texts: list[str]) -> PieceLogits:
-        """Each normalised text as the pieces the model takes whole (one unless a text is too long), and the
-        barrier (pieces, 3), sentiment (pieces, 3) and cause (pieces, 14, or (pieces, 0) without a cause head)
-        logits of every piece, in order."""
+        """Each normalised text as the pieces the model takes whole (one unless a text is too long) and the
+        logits of every piece (see ``PieceLogits``)."""
 
     @abstractmethod
     def save(self, folder: Path) -> None:
@@ -59,27 +95,8 @@ class Classifier(ABC):
         """Probabilities of every input text (raw, any length); see ``Probabilities``."""
         if not texts:
             return Probabilities.empty(len(CAUSES) if self.calibration.cause_thresholds else 0)
-        pieces, barrier_logits, sentiment_logits, cause_logits = self.piece_logits([normalize(t) for t in texts])
         temperature = self.calibration.temperature if calibrated else 1.0
-        barrier_flat, sentiment_flat = sigmoid(barrier_logits), softmax(sentiment_logits, temperature)
-        cause_flat = sigmoid(cause_logits)
-        barrier_probs = np.zeros((len(texts), len(BARRIERS)))
-        sentiment_probs = np.zeros((len(texts), len(SENTIMENTS)))
-        cause_probs = np.zeros((len(texts), cause_flat.shape[1]))
-        split = np.zeros(len(texts), dtype=bool)
-        position = 0
-        for index, text_pieces in enumerate(pieces):
-            count = len(text_pieces)
-            rows = slice(position, position + count)
-            # A barrier (or cause) anywhere in a long comment is one of the comment; its tone is the
-            # length-weighted mean of the tones of its parts.
-            barrier_probs[index] = barrier_flat[rows].max(axis=0)
-            cause_probs[index] = cause_flat[rows].max(axis=0)
-            weights = np.array([max(len(piece), 1) for piece in text_pieces], dtype=float)
-            sentiment_probs[index] = (sentiment_flat[rows] * weights[:, None]).sum(axis=0) / weights.sum()
-            split[index] = count > 1
-            position += count
-        return Probabilities(barrier_probs, sentiment_probs, split, cause_probs)
+        return roll_up(self.piece_logits([normalize(t) for t in texts]), temperature)
 
     @overload
     def predict(self, texts: str, *, evidence: bool = ...) -> Prediction: ...
@@ -92,7 +109,7 @@ class Classifier(ABC):
         batch = [texts] if single else list(texts)
         probs = self.probabilities(batch)
         barrier_probs, sentiment_probs = probs.barriers, probs.sentiment
-        review = self.calibration.needs_review(barrier_probs, sentiment_probs)
+        review = self.calibration.needs_review(barrier_probs, sentiment_probs, probs.disagree)
         chosen, sentiment_index = self.calibration.decide(barrier_probs, sentiment_probs)
         causes = self.calibration.decide_causes(probs.causes, chosen)
         with_causes = probs.causes.shape[1] == len(CAUSES) and bool(self.calibration.cause_thresholds)

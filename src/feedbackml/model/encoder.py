@@ -12,7 +12,7 @@ from feedbackml.labels import BARRIERS, SENTIMENTS
 from feedbackml.model.backends import Backend, Logits, TorchBackend, load_backend
 from feedbackml.model.batching import length_batches, pad_batch, split_to_fit
 from feedbackml.model.classifier import Classifier, PieceLogits
-from feedbackml.model.format import write_model_config
+from feedbackml.model.format import BASELINE_FOLDER, read_model_config, write_model_config
 from feedbackml.model.types import Calibration
 
 TOKENIZER_DIR = "tokenizer"
@@ -25,7 +25,9 @@ def load_tokenizer(folder: Path) -> Any:
 
 
 class EncoderClassifier(Classifier):
-    """A transformer encoder with mean (or CLS) pooling and two linear heads, run by ``backend``."""
+    """A transformer encoder with mean (or CLS) pooling and three linear heads, run by ``backend``; optionally
+    blended with a ``companion`` model (the folder's TF-IDF baseline) that holds ``companion_weight`` of every
+    logit: two models that err differently, and whose disagreement marks the comments to review."""
 
     kind = "encoder"
 
@@ -40,9 +42,13 @@ class EncoderClassifier(Classifier):
         batch_size: int = 32,
         calibration: Calibration | None = None,
         meta: dict[str, Any] | None = None,
+        companion: Classifier | None = None,
+        companion_weight: float = 0.0,
     ) -> None:
         super().__init__(calibration, meta)
         self.backend = backend
+        self.companion = companion
+        self.companion_weight = companion_weight
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.text_prefix = text_prefix
@@ -86,8 +92,20 @@ class EncoderClassifier(Classifier):
         return pieces, flat
 
     def piece_logits(self, texts: list[str]) -> PieceLogits:
+        own = self.own_piece_logits(texts)
+        if self.companion is None or not self.companion_weight:
+            return own
+        return blend(
+            own,
+            self.companion.piece_logits([piece for parts in own.pieces for piece in parts]),
+            self.companion_weight,
+            self.companion.calibration.threshold_array(),
+        )
+
+    def own_piece_logits(self, texts: list[str]) -> PieceLogits:
+        """The encoder's logits alone, without its companion."""
         pieces, ids = self.encode_pieces(texts)
-        return (pieces, *self.logits_from_ids(ids))
+        return PieceLogits(pieces, *self.logits_from_ids(ids))
 
     def logits_from_ids(self, ids: list[list[int]]) -> Logits:
         """Logits of token-id sequences, in length-sorted batches padded only to their own longest."""
@@ -120,11 +138,23 @@ class EncoderClassifier(Classifier):
             kind=self.kind,
             calibration=self.calibration,
             meta=self.meta,
-            extra={"max_length": self.max_length, "text_prefix": self.text_prefix, "pooling": self.pooling},
+            extra={
+                "max_length": self.max_length,
+                "text_prefix": self.text_prefix,
+                "pooling": self.pooling,
+                "companion_weight": self.companion_weight if self.companion is not None else 0.0,
+            },
         )
 
     @classmethod
     def load(cls, folder: Path, config: dict[str, Any], *, runtime: str, threads: int = 1) -> EncoderClassifier:
+        weight = float(config.get("companion_weight", 0.0))
+        companion = None
+        if weight:
+            from feedbackml.model.tfidf import TfidfClassifier
+
+            baseline = folder / BASELINE_FOLDER
+            companion = TfidfClassifier.load(baseline, read_model_config(baseline))
         return cls(
             load_backend(folder, runtime, pooling=str(config["pooling"]), threads=threads),
             load_tokenizer(folder),
@@ -133,4 +163,25 @@ class EncoderClassifier(Classifier):
             pooling=str(config["pooling"]),
             calibration=Calibration.from_json(config["calibration"]),
             meta=config.get("meta", {}),
+            companion=companion,
+            companion_weight=weight,
         )
+
+
+def blend(own: PieceLogits, other: PieceLogits, weight: float, other_thresholds: np.ndarray) -> PieceLogits:
+    """``other`` (one piece per row of ``own``) holds ``weight`` of each logit. The members disagree on a piece when
+    alone they would decide a barrier (own at 0.5, other at its calibrated thresholds) or the sentiment differently."""
+    other_cut = np.log(other_thresholds / (1 - other_thresholds))
+    disagree = ((own.barriers >= 0) != (other.barriers >= other_cut)).any(axis=1) | (
+        own.sentiment.argmax(axis=1) != other.sentiment.argmax(axis=1)
+    )
+    causes = own.causes
+    if other.causes.shape == own.causes.shape and own.causes.size:
+        causes = (1 - weight) * own.causes + weight * other.causes
+    return PieceLogits(
+        own.pieces,
+        (1 - weight) * own.barriers + weight * other.barriers,
+        (1 - weight) * own.sentiment + weight * other.sentiment,
+        causes,
+        disagree,
+    )

@@ -12,10 +12,9 @@ from feedbackml.model.backends import AUTO_RUNTIME, RUNTIMES
 from feedbackml.model.card import render_model_card
 from feedbackml.model.classifier import Classifier
 from feedbackml.model.encoder import EncoderClassifier
-from feedbackml.model.format import MODEL_CONFIG, read_model_config
+from feedbackml.model.format import BASELINE_FOLDER, MODEL_CONFIG, read_model_config
 from feedbackml.model.tfidf import TfidfClassifier
 
-BASELINE_FOLDER = "baseline"
 MODEL_CARD = "README.md"
 MANIFEST_METADATA = ("created", "git_commit", "metrics", "data")
 

@@ -16,6 +16,7 @@ from feedbackml.model.types import Calibration
 from feedbackml.text import NORMALIZATION_VERSION
 
 MODEL_CONFIG = "config.json"
+BASELINE_FOLDER = "baseline"  # the TF-IDF model trained beside an encoder on the same data
 KINDS = ("encoder", "tfidf")
 
 

@@ -39,6 +39,37 @@ class FeedbackNet(nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self._heads(hidden, attention_mask)
+
+    def prefix(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers: int) -> torch.Tensor:
+        """Hidden states after the embeddings and the first ``layers`` encoder layers: what training computes once
+        and caches when those layers are frozen."""
+        hidden = self.encoder.embeddings(input_ids=input_ids)
+        mask = self._attention_mask(hidden, attention_mask)
+        for layer in self.encoder.encoder.layer[:layers]:
+            hidden = layer(hidden, mask)
+        return hidden
+
+    def from_prefix(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, layers: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The logits from ``prefix``'s output: the layers after the first ``layers``, pooling and the heads.
+        ``from_prefix(prefix(x, m, k), m, k)`` equals ``forward(x, m)``."""
+        mask = self._attention_mask(hidden, attention_mask)
+        for layer in self.encoder.encoder.layer[layers:]:
+            hidden = layer(hidden, mask)
+        return self._heads(hidden, attention_mask)
+
+    def _attention_mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> Any:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        return create_bidirectional_mask(
+            config=self.encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
+
+    def _heads(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:

@@ -82,7 +82,7 @@ class TfidfClassifier(Classifier):
             causes = np.zeros((len(texts), 0))
         else:
             causes = np.asarray(features @ self.cause_weights.T + self.cause_bias)
-        return [[text] for text in texts], np.asarray(barrier), np.asarray(sentiment), causes
+        return PieceLogits([[text] for text in texts], np.asarray(barrier), np.asarray(sentiment), causes)
 
     @classmethod
     def fit(

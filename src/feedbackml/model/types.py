@@ -108,10 +108,14 @@ class Calibration:
             chosen[:, members] = picked & barriers[:, column : column + 1]
         return chosen
 
-    def needs_review(self, barrier_probs: np.ndarray, sentiment_probs: np.ndarray) -> np.ndarray:
+    def needs_review(
+        self, barrier_probs: np.ndarray, sentiment_probs: np.ndarray, disagree: np.ndarray | None = None
+    ) -> np.ndarray:
+        """A comment near a barrier threshold, unsure of its sentiment, or on which a blend's members disagree
+        (confident but unstable: where the errors are that no margin shows)."""
         near = (np.abs(barrier_probs - self.threshold_array()) < self.barrier_margin).any(axis=1)
         unsure = sentiment_probs.max(axis=1) < self.sentiment_min_confidence
-        return near | unsure
+        return near | unsure | (disagree if disagree is not None else False)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -132,12 +136,14 @@ def rounded(labels: tuple[str, ...], values: np.ndarray) -> dict[str, float]:
 @dataclass(frozen=True)
 class Probabilities:
     """Per input text: barrier (n, 3) and sentiment (n, 3) probabilities, cause probabilities (n, 14) — (n, 0)
-    for a model without a cause head — and whether the text was split to fit the model."""
+    for a model without a cause head — whether the text was split to fit the model, and for a blend of models
+    whether its members disagree (None for a single model)."""
 
     barriers: np.ndarray
     sentiment: np.ndarray
     split: np.ndarray
     causes: np.ndarray
+    disagree: np.ndarray | None = None
 
     @classmethod
     def empty(cls, causes: int = 0) -> Probabilities:
