@@ -52,12 +52,12 @@ test: install lint
 	$(BIN)/pytest --durations=20
 
 lint: install
-	$(BIN)/ruff check src tests serve
-	$(BIN)/ruff format --check src tests serve
+	$(BIN)/ruff check src tests serve scripts
+	$(BIN)/ruff format --check src tests serve scripts
 
 format: install
-	$(BIN)/ruff check --fix src tests serve
-	$(BIN)/ruff format src tests serve
+	$(BIN)/ruff check --fix src tests serve scripts
+	$(BIN)/ruff format src tests serve scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -7,7 +7,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from feedbackml.io import InputError, atomic_path, iter_rows, read_header, write_jsonl
+from feedbackml.io import (
+    InputError,
+    atomic_path,
+    iter_rows,
+    read_header,
+    spreadsheet_safe,
+    sweep_temporaries,
+    write_jsonl,
+)
 from tests.conftest import SAMPLE_RECORDS, write_csv
 
 
@@ -119,3 +127,50 @@ def test_atomic_path_creates_parent(tmp_path: Path) -> None:
     with atomic_path(target) as temporary:
         temporary.write_text("x", encoding="utf-8")
     assert target.read_text(encoding="utf-8") == "x"
+
+
+def hostile_jsonl(path: Path) -> Path:
+    """Good lines around each line that used to abort a run: a lone surrogate escape, arrays nested 100,000 deep
+    (RecursionError), arrays nested past the depth limit, a 5,000-digit integer, a surrogate in a key."""
+    lines = [
+        '{"id": "a", "text": "审批太慢"}',
+        '{"id": "b", "text": "secret \\ud800 words"}',
+        '{"id": "c", "text": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"id": "d", "text": "ok", "meta": ' + "[" * 200 + "]" * 200 + "}",
+        '{"id": "e", "text": "IT工单没人理", "n": ' + "7" * 5000 + "}",
+        '{"id": "f", "\\udfff": "secret"}',
+        '{"id": "g", "text": "笑死 \\ud83d\\ude00"}',  # an escaped surrogate *pair* is one valid character
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_hostile_jsonl_lines_become_row_problems(tmp_path: Path) -> None:
+    rows = list(iter_rows(hostile_jsonl(tmp_path / "hostile.jsonl")))  # used to raise RecursionError/ValueError
+    assert [row.line for row in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert rows[0].data == {"id": "a", "text": "审批太慢"} and rows[6].data == {"id": "g", "text": "笑死 😀"}
+    problems = {row.line: row.problem or "" for row in rows if row.data is None}
+    assert set(problems) == {2, 3, 4, 5, 6}
+    assert "lone surrogate escape" in problems[2] and "field 'text'" in problems[2]
+    assert "too deeply" in problems[3] and "more than 64 levels" in problems[4]
+    assert "more than 4,300 digits" in problems[5] and "lone surrogate" in problems[6]
+    for problem in problems.values():
+        assert "(expected" in problem and "secret" not in problem and "777" not in problem
+
+
+def test_spreadsheet_safe_quotes_formulas_not_numbers() -> None:
+    for formula in ("=1+1", '=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "-"):
+        assert spreadsheet_safe(formula) == "'" + formula
+    for plain in ("审批太慢", "-3.5", "+7", "1e-05", "a=b", " =1", ""):
+        assert spreadsheet_safe(plain) == plain
+
+
+def test_sweep_temporaries_removes_only_those_of_the_destination(tmp_path: Path) -> None:
+    target = tmp_path / "scored.csv"
+    (tmp_path / ".scored.csv.ab12cd_3.tmp").write_text("every comment", encoding="utf-8")
+    (tmp_path / ".scored.csv.partial.zz99zz99.tmp").mkdir()
+    kept = [tmp_path / ".scored.csv.csv.ab12cd_3.tmp", tmp_path / ".other.csv.ab12cd_3.tmp", tmp_path / "x.tmp"]
+    for path in kept:
+        path.write_text("", encoding="utf-8")
+    assert sweep_temporaries(target) == 1 and sweep_temporaries(tmp_path / "scored.csv.partial") == 1
+    assert sorted(tmp_path.iterdir()) == sorted(kept)

@@ -97,3 +97,20 @@ def test_agreement_json(tmp_path: Path) -> None:
 def test_console_script_runs() -> None:
     result = subprocess.run([sys.executable, "-m", "feedbackml", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "data" in result.stdout
+
+
+def test_validate_reports_hostile_jsonl_lines_without_a_traceback(tmp_path: Path) -> None:
+    from tests.test_io import hostile_jsonl
+
+    path = hostile_jsonl(tmp_path / "hostile.jsonl")
+    result = runner.invoke(app, ["data", "validate", str(path), "--no-warnings"])
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # not an uncaught error
+    assert result.exit_code == 1 and "Traceback" not in result.output and "secret" not in result.output
+    for line, what in (
+        (2, "lone surrogate"),
+        (3, "too deeply"),
+        (4, "64 levels"),
+        (5, "4,300 digits"),
+        (6, "surrogate"),
+    ):
+        assert f"{path}:{line}: error: " in result.output and what in result.output

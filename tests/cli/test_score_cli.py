@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import signal
@@ -88,3 +89,80 @@ def test_score_with_report_writes_both(tiny_model: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "scored 41 rows" in result.output and "peak memory" in result.output
     assert (tmp_path / "report" / "report.html").is_file() and (tmp_path / "report" / "groups.csv").is_file()
+
+
+def _no_space(*args: object, **kwargs: object) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("failure", ["out is a folder", "read-only folder", "disk full"])
+def test_output_os_errors_are_one_line_and_leave_nothing(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    source = _survey(tmp_path / "survey.csv", rows=6)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "scored.csv"
+    if failure == "out is a folder":
+        out.mkdir()
+    elif failure == "read-only folder":
+        folder.chmod(0o555)  # root ignores modes: refuse creation below the folder as the kernel would
+        real_open, real_mkdir = os.open, os.mkdir
+
+        def refuse(real):  # type: ignore[no-untyped-def]
+            def call(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+                if Path(path).parent == folder:
+                    raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+                return real(path, *args, **kwargs)
+
+            return call
+
+        monkeypatch.setattr(os, "open", refuse(real_open))
+        monkeypatch.setattr(os, "mkdir", refuse(real_mkdir))
+    else:
+        monkeypatch.setattr("feedbackml.scoring.writer.shutil.copyfileobj", _no_space)  # during assembly
+    before = sorted(folder.rglob("*"))
+    result = CliRunner().invoke(
+        app,
+        ["score", str(source), "--out", str(out), "--model", str(tiny_model), "--text-col", "comment"],
+    )
+    folder.chmod(0o755)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # not an uncaught OSError
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {out}: ") and "Traceback" not in result.output
+    expected = {"out is a folder": "is a folder", "read-only folder": "Permission denied", "disk full": "No space"}
+    assert expected[failure] in lines[0]
+    left = sorted(folder.rglob("*"))
+    if failure == "disk full":  # the finished chunks stay for the rerun; nothing else, and no output
+        assert "rerun the same command" in lines[0]
+        partial = folder / "scored.csv.partial"
+        assert not out.exists() and all(partial in (path, path.parent) for path in left)
+        assert not [path for path in left if path.name.endswith((".tmp", ".lock"))]
+    else:
+        assert left == before
+
+
+def test_org_file_names_the_about_column_and_a_bad_one_is_one_line(tiny_model: Path, tmp_path: Path) -> None:
+    from feedbackml.io import iter_rows
+    from tests.scoring.test_score import _about_survey
+
+    source = _about_survey(tmp_path / "survey.csv")
+    org = tmp_path / "org.csv"
+    org.write_text("name,aliases\n供应链管理中心,采购|采购部\n", encoding="utf-8")
+    command = ["score", str(source), "--model", str(tiny_model), "--text-col", "comment", "--no-evidence"]
+    result = CliRunner().invoke(app, [*command, "--out", str(tmp_path / "ok.csv"), "--org", str(org)])
+    assert result.exit_code == 0, result.output
+    about = {row.data["rid"]: row.data["about"] for row in iter_rows(tmp_path / "ok.csv") if row.data}
+    assert about["a0"] == "供应链管理中心|财务部" and about["a3"] == "供应链管理中心"
+
+    org.write_text("name,aliases\n采购部,采购\n,财务\n", encoding="utf-8")
+    out = tmp_path / "bad.csv"
+    result = CliRunner().invoke(app, [*command, "--out", str(out), "--org", str(org)])
+    assert result.exit_code == 1
+    output = result.output.strip()
+    assert output == f"error: {org}:3: field 'name' is empty" and "Traceback" not in result.output
+    assert not out.exists() and not (tmp_path / "bad.csv.partial").exists()
+    missing = CliRunner().invoke(app, [*command, "--out", str(out), "--org", str(tmp_path / "none.csv")])
+    assert missing.exit_code == 1 and len(missing.output.strip().splitlines()) == 1
+    assert "none.csv: cannot read the org file" in missing.output

@@ -74,3 +74,12 @@ def test_summary_counts() -> None:
     assert summary["barriers"] == {"subjective": 1, "objective": 1, "role_misalignment": 0}
     assert summary["no_barrier"] == 1 and summary["multi_barrier"] == 1
     assert summary["length"]["min"] == 3 and summary["length"]["max"] == 5
+
+
+def test_hostile_jsonl_lines_are_reported_by_line(tmp_path: Path) -> None:
+    from tests.test_io import hostile_jsonl
+
+    report = validate_files([hostile_jsonl(tmp_path / "hostile.jsonl")])  # used to raise RecursionError
+    unreadable = [p for p in report.errors if "(expected" in p.message and p.line in (2, 3, 4, 5, 6)]
+    assert sorted({p.line for p in unreadable}) == [2, 3, 4, 5, 6] and not report.ok
+    assert all("secret" not in str(problem) for problem in report.problems)

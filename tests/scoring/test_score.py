@@ -215,3 +215,214 @@ def test_evidence_sample_explains_a_fixed_share_of_rows(tmp_path: Path, tiny_mod
         if not wanted:
             assert part["evidence"] == "[]"  # type: ignore[index]
     assert any(row["evidence"] != "[]" for row in sampled_rows)  # type: ignore[index]
+
+
+def _jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_bad_jsonl_lines_are_error_rows_and_every_other_line_scores(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_io import hostile_jsonl
+
+    source = hostile_jsonl(tmp_path / "hostile.jsonl")
+    options = ScoreOptions(input=source, output=tmp_path / "scored.csv", model=tiny_model, chunk_rows=3)
+    summary = score(options, engine=LocalEngine(model))  # used to abort with RecursionError / ValueError
+    rows = [row.data for row in iter_rows(options.output)]
+    assert summary.rows == 7 and summary.ok == 2 and summary.errors == 5
+    statuses = {int(row["source_line"]): row["status"] for row in rows}  # type: ignore[index]
+    assert statuses[1] == statuses[7] == "ok"
+    for line in (2, 3, 4, 5, 6):
+        assert statuses[line].startswith(f"error: row {line} ") and "(expected" in statuses[line]
+    assert "secret" not in options.output.read_text(encoding="utf-8-sig")  # bad lines are never echoed
+    assert [row["id"] for row in rows] == ["a", "", "", "", "", "", "g"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", ["scored.csv", "scored.parquet", "scored.jsonl"])
+def test_jsonl_keys_first_seen_after_line_1_are_kept(tmp_path: Path, tiny_model: Path, model, name: str) -> None:  # type: ignore[no-untyped-def]
+    texts = ["审批太慢", "IT工单没人理", "领导不听意见", "食堂不错", "加班太多", "流程很乱"]
+    records: list[dict[str, object]] = [{"id": f"r{n}", "text": text} for n, text in enumerate(texts)]
+    records[2]["dept"] = "销售部"  # first seen in the second chunk
+    records[5] = {"wave": "2026Q2", **records[5], "dept": "IT"}  # first seen in the last chunk
+    source = _jsonl(tmp_path / "late.jsonl", records)
+    options = ScoreOptions(input=source, output=tmp_path / "out" / name, model=tiny_model, chunk_rows=2)
+    with pytest.raises(_InterruptedError):  # and resumed: the columns must not depend on where a run stopped
+        score(options, engine=_KilledAfter(model, chunks=1))
+    score(options, engine=LocalEngine(model))
+    if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(options.output)
+        columns, got = table.column_names, table.to_pylist()
+    else:
+        got = [row.data for row in iter_rows(options.output)]  # type: ignore[misc]
+        columns = list(got[0])  # type: ignore[arg-type]
+    if not name.endswith(".jsonl"):
+        assert columns == ["id", "text", "dept", "wave", *ADDED_COLUMNS]  # the union, in first-seen order
+    assert [row.get("dept") or None for row in got] == [None, None, "销售部", None, None, "IT"]
+    assert got[5]["wave"] == "2026Q2" and all(row["status"] == "ok" for row in got)
+
+
+def test_formula_cells_are_neutralised_in_csv_unless_raw_cells(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    import openpyxl
+
+    cells = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)", "\t=1+1"]  # (xlsx turns CR to LF)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for values in (["=cmd", "score", "comment"], *([cell, "-3.5", cell] for cell in cells)):
+        sheet.append(values)
+        for column in (1, 3):
+            sheet.cell(row=sheet.max_row, column=column).data_type = "s"  # *text* cells, as an export writes them
+    workbook.save(tmp_path / "survey.xlsx")
+    for name, raw in (("scored.csv", False), ("scored.tsv", False), ("raw.csv", True)):
+        options = _options(tmp_path, tiny_model, tmp_path / "survey.xlsx", name, raw_cells=raw)
+        score(options, engine=LocalEngine(model))
+        with options.output.open(encoding="utf-8-sig", newline="") as handle:
+            table = list(csv.reader(handle, delimiter="\t" if name.endswith(".tsv") else ","))
+        assert table[0][0] == ("=cmd" if raw else "'=cmd")
+        for row, cell in zip(table[1:], cells, strict=True):
+            assert row[0] == row[2] == (cell if raw else "'" + cell)
+            assert row[1] == "-3.5"  # a plain number is no formula
+    assert json.loads(next(iter_rows(tmp_path / "scored.csv")).data["evidence"]) is not None  # type: ignore[index]
+
+
+def test_checkpoint_left_without_state_resumes(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    """A kill between creating OUT.partial/ and writing its state (older versions) or between staging the new
+    checkpoint and renaming it, or during assembly: the same command runs, and sweeps what the kill left."""
+    source = _survey(tmp_path / "survey.csv", rows=8)
+    options = _options(tmp_path, tiny_model, source)
+    partial_folder(options.output).mkdir()  # the folder, no state
+    (tmp_path / ".scored.csv.partial.k1lled00.tmp").mkdir()  # a staged checkpoint never renamed
+    (tmp_path / ".scored.csv.k1lled00.tmp").write_text("every comment", encoding="utf-8")  # a killed assembly
+    summary = score(options, engine=LocalEngine(model))
+    assert summary.rows == 9 and summary.resumed_chunks == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["scored.csv", "survey.csv"]
+
+
+def test_a_second_run_on_the_same_output_is_refused_and_leaves_no_orphan(
+    tmp_path: Path, tiny_model: Path, model
+) -> None:  # type: ignore[no-untyped-def]
+    from feedbackml.io import OutputError
+
+    source = _survey(tmp_path / "survey.csv", rows=16)
+    options = _options(tmp_path, tiny_model, source)
+    refused: list[str] = []
+
+    @dataclass
+    class _Concurrent(LocalEngine):
+        """Starts a second run on the same output while the first is writing its chunks."""
+
+        def write_chunks(self, run):  # type: ignore[no-untyped-def]
+            with pytest.raises(OutputError, match="being written by another score run") as caught:
+                score(options, engine=LocalEngine(model))
+            refused.append(str(caught.value))
+            return super().write_chunks(run)
+
+    summary = score(options, engine=_Concurrent(model))
+    assert refused and summary.rows == 17 and summary.resumed_chunks == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["scored.csv", "survey.csv"]  # no .partial, no lock
+    assert score(options, engine=LocalEngine(model)).rows == 17  # and the next run is not blocked
+
+
+def test_same_size_edit_with_restored_mtime_is_not_resumed(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    source = _survey(tmp_path / "survey.csv")
+    with pytest.raises(_InterruptedError):
+        score(_options(tmp_path, tiny_model, source), engine=_KilledAfter(model, chunks=2))
+    stat = source.stat()
+    content = source.read_bytes()
+    source.write_bytes(content.replace("部门1".encode(), "部门2".encode()))  # same size, other rows
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert source.stat().st_size == stat.st_size and source.stat().st_mtime_ns == stat.st_mtime_ns
+    with pytest.raises(InputError, match="checkpoint of a different run"):
+        score(_options(tmp_path, tiny_model, source), engine=LocalEngine(model))
+
+
+def _about_survey(path: Path) -> Path:
+    """Comments naming other departments, each with the writer's own department."""
+    rows = [
+        ("a0", "采购部", "采购说要财务先批,财务说要采购先比价"),
+        ("a1", "研发部", ""),
+        ("a2", "IT部", "IT说这不归他们管,HR又说要找财务"),
+        ("a3", "研发部", f"@采购部小王 一直不回,电话{PHONE}也不接"),  # redaction would mask the department
+        ("a4", "研发部", "今年市场行情不好"),
+    ]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["rid", "department", "comment"])
+        writer.writerows(rows)
+    return path
+
+
+def _about_column(path: Path) -> dict[str, str]:
+    return {row.data["rid"]: row.data["about"] for row in iter_rows(path) if row.data}
+
+
+def test_about_column_excludes_the_writers_own_department(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _about_survey(tmp_path / "survey.csv")
+    score(_options(tmp_path, tiny_model, source, "plain.csv", evidence=False), engine=LocalEngine(model))
+    assert _about_column(tmp_path / "plain.csv") == {
+        "a0": "采购部|财务部",  # joined like barriers and causes
+        "a1": "",  # empty rows have no about
+        "a2": "IT部|人力资源部|财务部",
+        "a3": "采购部",
+        "a4": "",
+    }
+    own = _options(tmp_path, tiny_model, source, "own.jsonl", evidence=False, group_col="department", redact=True)
+    score(own, engine=LocalEngine(model))
+    assert _about_column(own.output) == {"a0": "财务部", "a1": "", "a2": "人力资源部|财务部", "a3": "采购部", "a4": ""}
+    text = own.output.read_text(encoding="utf-8")
+    assert "采购部小王" not in text and PHONE not in text  # detected before redaction, output still redacted
+
+
+def _org_file(path: Path, content: str) -> Path:
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_org_file_names_the_departments(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _about_survey(tmp_path / "survey.csv")
+    org = _org_file(tmp_path / "org.csv", "name,aliases\n供应链管理中心,采购|采购部\n数科部,IT|信息部\n")
+    options = _options(tmp_path, tiny_model, source, evidence=False, org=org, group_col="department")
+    score(options, engine=LocalEngine(model))
+    about = _about_column(options.output)
+    assert about["a0"] == "财务部"  # the writer's 采购部 is 供应链管理中心 too, so it is excluded
+    assert about["a2"] == "人力资源部|财务部" and about["a3"] == "供应链管理中心"
+    score(_options(tmp_path, tiny_model, source, "b.csv", evidence=False, org=org), engine=LocalEngine(model))
+    assert _about_column(tmp_path / "b.csv")["a2"] == "数科部|人力资源部|财务部"
+
+
+def test_bad_org_file_stops_before_any_work(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _about_survey(tmp_path / "survey.csv")
+    org = _org_file(tmp_path / "org.csv", "name,aliases\n采购部,采购\n,财务\n")
+    with pytest.raises(ValueError, match=r"org\.csv:3: field 'name' is empty"):
+        score(_options(tmp_path, tiny_model, source, org=org), engine=LocalEngine(model))
+    assert not partial_folder(tmp_path / "scored.csv").exists() and not (tmp_path / "scored.csv").exists()
+
+
+def test_a_changed_org_file_refuses_the_resume_then_restarts(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv")
+    org = _org_file(tmp_path / "org.csv", "name,aliases\n供应链管理中心,采购\n")
+    options = _options(tmp_path, tiny_model, source, evidence=False, org=org)
+    with pytest.raises(_InterruptedError):
+        score(options, engine=_KilledAfter(model, chunks=1))
+    _org_file(org, "name,aliases\n采购与物流部,采购\n")  # same path, other departments
+    with pytest.raises(InputError, match="checkpoint of a different run"):
+        score(options, engine=LocalEngine(model))
+    with pytest.raises(InputError, match="checkpoint of a different run"):
+        score(_options(tmp_path, tiny_model, source, evidence=False), engine=LocalEngine(model))  # nor without one
+    summary = score(options, engine=LocalEngine(model), restart=True)
+    assert summary.resumed_chunks == 0
+    assert _about_column(options.output)["r5"] == "采购与物流部"  # row 5 names 采购; no chunk of the first org left
+
+
+def test_the_same_org_content_resumes(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv")
+    org = _org_file(tmp_path / "org.csv", "name,aliases\n供应链管理中心,采购\n")
+    options = _options(tmp_path, tiny_model, source, evidence=False, org=org)
+    with pytest.raises(_InterruptedError):
+        score(options, engine=_KilledAfter(model, chunks=1))
+    moved = _org_file(tmp_path / "moved.csv", org.read_text(encoding="utf-8"))  # the content counts, not the path
+    summary = score(_options(tmp_path, tiny_model, source, evidence=False, org=moved), engine=LocalEngine(model))
+    assert summary.resumed_chunks == 1 and _about_column(options.output)["r5"] == "供应链管理中心"

@@ -51,7 +51,7 @@ def test_classify_two_items(served: tuple[TestClient, Path]) -> None:
     first = data["results"][0]
     assert set(first["barriers"]["probabilities"]) == {"subjective", "objective", "role_misalignment"}
     assert first["sentiment"]["label"] in first["sentiment"]["probabilities"]
-    assert {"needs_review", "evidence", "truncated", "split"} <= set(first)
+    assert {"needs_review", "evidence", "truncated", "split", "about"} <= set(first)
     assert len(first["causes"]["probabilities"]) == 14  # the tiny model learnt a cause head from the corpus
     assert bool(first["causes"]["labels"]) == bool(first["barriers"]["labels"])
     assert response.headers["X-Request-ID"]

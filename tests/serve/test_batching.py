@@ -105,3 +105,25 @@ def test_callers_that_timed_out_are_not_scored() -> None:
 
     _run(scenario())
     assert [texts for texts, _ in model.calls] == [["busy"], ["next"]]  # "gone" was dropped, never scored
+
+
+def test_evidence_of_callers_that_gave_up_is_not_scored() -> None:
+    """Evidence is a model pass per word: a caller that timed out must not keep the worker busy."""
+    model = FakeModel(delay=0.1)
+
+    async def scenario() -> float:
+        batcher = MicroBatcher(model, max_size=8, max_wait_s=0.01)
+        batcher.start()
+        try:
+            jobs = asyncio.gather(*(batcher.submit(f"e{i}", True) for i in range(6)))
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(jobs, 0.15)
+            started = asyncio.get_running_loop().time()
+            await batcher.submit("next", False)
+            return asyncio.get_running_loop().time() - started
+        finally:
+            await batcher.stop()
+
+    waited = _run(scenario())
+    scored = [text for texts, evidence in model.calls if evidence for text in texts]
+    assert len(scored) <= 3 and waited < 0.3, (scored, waited)  # the rest were dropped, not scored

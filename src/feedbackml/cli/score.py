@@ -52,6 +52,22 @@ def score_command(
         int, typer.Option("--chunk-rows", min=1, help="Rows per checkpointed chunk (part of the resume identity).")
     ] = 512,
     restart: Annotated[bool, typer.Option("--restart", help="Discard a checkpoint left by an earlier run.")] = False,
+    raw_cells: Annotated[
+        bool,
+        typer.Option(
+            "--raw-cells",
+            help="CSV/TSV: write text cells exactly as read, even those a spreadsheet runs as formulas (starting "
+            "with = + - @); by default they get a leading ' so Excel shows them as text. For pipelines only.",
+        ),
+    ] = False,
+    org: Annotated[
+        Path | None,
+        typer.Option(
+            "--org",
+            help="org.csv (name, aliases separated by | or 、, optional parent): the department names the about "
+            "column writes. Its departments are part of the resume identity.",
+        ),
+    ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Also write the HR report to this folder.")] = None,
     min_group_size: MinGroupSize = 10,
     encoding: Encoding = "utf-8",
@@ -62,7 +78,7 @@ def score_command(
     """Score every comment of a survey export; keeps every input column and appends labels, probabilities,
     evidence, model_version and a per-row status. Killed and rerun with the same command, it resumes."""
     from feedbackml.artifacts import ModelFolderError
-    from feedbackml.scoring import ScoreOptions, estimate_rows, make_engine, score
+    from feedbackml.scoring import ScoreOptions, estimate_rows, load_org, make_engine, score
 
     if engine not in ("local", "ray"):
         fail(f"--engine must be local or ray (got '{engine}')")
@@ -86,9 +102,13 @@ def score_command(
         sheet=sheet,
         header_row=header_row,
         threads=threads,
+        raw_cells=raw_cells,
+        org=org,
     )
     from tqdm import tqdm
 
+    with user_errors():
+        load_org(options)  # a bad org file is one line before any work (score reads it again for its run)
     with user_errors():
         try:
             total = estimate_rows(options)

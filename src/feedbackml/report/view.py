@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from feedbackml.io import spreadsheet_safe
 from feedbackml.labels import BARRIERS, SENTIMENTS
 from feedbackml.report.aggregate import BLANK, Aggregates, Cell, Tally, total
 from feedbackml.text import redact
@@ -259,9 +260,10 @@ def build_view(
 
 
 def _safe(value: Any) -> Any:
-    """Spreadsheet programs run cells that start with = + - @ as formulas: quote such text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """Spreadsheet programs run cells that start with = + - @ as formulas: quote such text (``spreadsheet_safe``,
+    shared with the scored CSV)."""
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     return "" if value is None else value
 
 

@@ -7,7 +7,8 @@ every chunk is scored as the same batch whether or not the run was interrupted, 
 to an uninterrupted one. Memory is bounded by the chunk size, not by the input size.
 
 The input is never modified. Rows the reader cannot parse, rows without text and rows whose text is not a string
-are kept in the output with a ``status`` saying why, so nothing is lost.
+are kept in the output with a ``status`` saying why, so nothing is lost. One run per output (a lock); an output
+that cannot be written (read-only folder, disk full) is one ``OutputError`` naming the path and the reason.
 """
 
 from __future__ import annotations
@@ -16,10 +17,17 @@ import shutil
 import sys
 import time
 
-from feedbackml.io import InputError
-from feedbackml.scoring.checkpoint import ChunkRun, Progress, open_partial, options_identity, partial_folder
+from feedbackml.io import InputError, OutputError, sweep_temporaries
+from feedbackml.scoring.checkpoint import (
+    ChunkRun,
+    Progress,
+    open_partial,
+    options_identity,
+    output_lock,
+    partial_folder,
+)
 from feedbackml.scoring.engines import Engine, LocalEngine
-from feedbackml.scoring.options import ADDED_COLUMNS, ScoreOptions, ScoreSummary
+from feedbackml.scoring.options import ADDED_COLUMNS, ScoreOptions, ScoreSummary, load_org
 from feedbackml.scoring.rows import check_columns, estimate_rows, input_columns
 from feedbackml.scoring.writer import ChunkWriter, output_format
 
@@ -31,13 +39,19 @@ def score(
     ``options.model``). A checkpoint left by a killed run of the same command is resumed; ``restart`` discards it."""
     started = time.perf_counter()
     writer = _checked_writer(options)
+    org = load_org(options)  # a bad org file stops the run here, before the model loads
     engine = engine or LocalEngine()
     version = engine.prepare(options)
-    folder = open_partial(options, options_identity(options, version), restart)
-    summary = ScoreSummary(model_version=version, output=str(options.output))
-    chunk_paths = engine.write_chunks(ChunkRun(options, writer, folder, version, summary, progress))
-    writer.assemble(chunk_paths, options.output)
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        with output_lock(options.output):
+            sweep_temporaries(options.output)  # an assembly killed before its rename: a copy of every comment
+            folder = open_partial(options, options_identity(options, version, org), restart)
+            summary = ScoreSummary(model_version=version, output=str(options.output))
+            chunk_paths = engine.write_chunks(ChunkRun(options, writer, folder, version, summary, progress, org))
+            writer.assemble(chunk_paths, options.output)
+            shutil.rmtree(folder, ignore_errors=True)
+    except OSError as error:
+        raise _output_error(options, error) from None
     summary.seconds = time.perf_counter() - started
     summary.peak_rss_mb = peak_rss_mb()
     return summary
@@ -50,9 +64,20 @@ def _checked_writer(options: ScoreOptions) -> ChunkWriter:
         raise InputError(
             options.output, "is the input file (expected a different output path; inputs are never modified)"
         )
+    if options.output.is_dir():
+        raise OutputError(options.output, "is a folder (expected the path of the file to write, e.g. scored.csv)")
     header, schema = input_columns(options)
     check_columns(options, header)
-    return ChunkWriter(kind, header, schema)
+    return ChunkWriter(kind, header, schema, raw_cells=options.raw_cells)
+
+
+def _output_error(options: ScoreOptions, error: OSError) -> OutputError:
+    """One line for an output the system refused, naming the output (not a temporary beside it) and the reason.
+    Atomic writes leave no half-written file; finished chunks stay in the checkpoint for the rerun."""
+    reason = error.strerror or type(error).__name__
+    kept = partial_folder(options.output).exists()
+    resume = " (finished chunks are kept: rerun the same command to resume)" if kept else ""
+    return OutputError(options.output, f"cannot be written: {reason}{resume}")
 
 
 def peak_rss_mb() -> float:
@@ -80,6 +105,7 @@ __all__ = [
     "ScoreOptions",
     "ScoreSummary",
     "estimate_rows",
+    "load_org",
     "make_engine",
     "partial_folder",
     "peak_rss_mb",

@@ -4,10 +4,13 @@ checkpoint identity), the appended columns, and the run's ``ScoreSummary``."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from feedbackml.about import Organisation
+from feedbackml.io import InputError
 from feedbackml.labels import BARRIERS, SENTIMENTS
 
 OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet")
@@ -19,6 +22,7 @@ ADDED_COLUMNS = (
     "barriers",
     *(f"p_{label}" for label in BARRIERS),
     "causes",  # labels.md §3 codes under the predicted barriers; empty from a model without causes
+    "about",  # labels.md §4: the other departments the comment names (rules and --org, not the model)
     "sentiment",
     *(f"p_{label}" for label in SENTIMENTS),
     "needs_review",
@@ -50,6 +54,11 @@ class ScoreOptions:
     sheet: str | None = None
     header_row: int = 1
     threads: int = 1  # torch / ONNX Runtime threads per worker
+    # CSV/TSV cells that a spreadsheet would run as formulas get a leading ' unless the caller wants raw values
+    raw_cells: bool = False
+    # The analyst's org.csv: its names are what ``about`` writes. Its departments (not its path) enter the
+    # checkpoint identity through ``fingerprint``'s ``org``, so a resumed run never mixes two org files.
+    org: Path | None = None
 
     def wants_evidence(self, line: int) -> bool:
         if not self.evidence or self.evidence_sample <= 0:
@@ -60,12 +69,12 @@ class ScoreOptions:
         digest = hashlib.blake2b(str(line).encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big") / 2**64 < self.evidence_sample
 
-    def fingerprint(self, model_version: str) -> dict[str, Any]:
-        stat = self.input.stat()
+    def fingerprint(self, model_version: str, org: Organisation | None = None) -> dict[str, Any]:
+        """The run's identity; ``org`` is the organisation this run loaded from ``self.org`` (None without one)."""
         return {
             "input": str(self.input.resolve()),
-            "input_size": stat.st_size,
-            "input_mtime_ns": stat.st_mtime_ns,
+            # the content, not size and mtime: an in-place edit that keeps both must not resume with stale rows
+            "input_sha256": content_digest(self.input),
             "output": str(self.output.resolve()),
             "model_version": model_version,
             "text_col": self.text_col,
@@ -79,7 +88,36 @@ class ScoreOptions:
             "header_row": self.header_row,
             # torch's reductions depend on the thread count, so the 4th decimal of a probability can too
             "threads": self.threads,
+            "raw_cells": self.raw_cells,
+            "org_sha256": org_digest(org),
         }
+
+
+def load_org(options: ScoreOptions) -> Organisation | None:
+    """The run's org file, read and checked once before any work (``OrgFileError`` names file, row and field)."""
+    return Organisation.load(options.org) if options.org is not None else None
+
+
+def org_digest(org: Organisation | None) -> str | None:
+    """SHA-256 of the departments as loaded (names, aliases, parents in file order): the content ``about`` used.
+    Digesting the loaded object, not the file again, means the identity is of the very org the chunks were
+    detected with, even if the file changes during the run."""
+    if org is None:
+        return None
+    units = [[unit.name, list(unit.aliases), unit.parent] for unit in org.units]
+    return hashlib.sha256(json.dumps(units, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def content_digest(path: Path, block_bytes: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in blocks so memory stays flat whatever its size."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(block_bytes):
+                digest.update(block)
+    except OSError as error:
+        raise InputError(path, f"cannot be read: {error.strerror}") from None
+    return digest.hexdigest()
 
 
 @dataclass

@@ -4,10 +4,11 @@ record of a row with the predicted columns appended. Nothing here runs a model."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from feedbackml.about import Organisation, detect_about
 from feedbackml.io import (
     InputError,
     Row,
@@ -47,15 +48,29 @@ def prepare(row: Row, options: ScoreOptions) -> Prepared:
     return Prepared(row, text, "ok", text)
 
 
-def added_values(prepared: Prepared, prediction: Prediction | None, version: str) -> dict[str, Any]:
+def about_of(prepared: Prepared, options: ScoreOptions, org: Organisation | None) -> list[str]:
+    """The other departments a scorable row names, its ``--group-col`` value being the writer's own. Detected on
+    the text as read, before ``--redact``: a mask can hide a department (@采购部小王), and only department names
+    leave this function, never the text."""
+    if prepared.status != "ok" or prepared.row.data is None:
+        return []
+    data = prepared.row.data
+    own = data.get(options.group_col) if options.group_col else None
+    return detect_about(data[options.text_col], None if own is None else str(own), org)
+
+
+def added_values(
+    prepared: Prepared, prediction: Prediction | None, version: str, about: Sequence[str] = ()
+) -> dict[str, Any]:
     """The appended columns of one row, typed (floats, bools); writers turn them into their format."""
     values: dict[str, Any] = dict.fromkeys(ADDED_COLUMNS)
     values.update(source_line=prepared.row.line, status=prepared.status, model_version=version)
     if prediction is None:
-        values.update(barriers="", causes="", sentiment="", evidence="[]")
+        values.update(barriers="", causes="", about="", sentiment="", evidence="[]")
         return values
     values["barriers"] = "|".join(prediction.barriers)
     values["causes"] = "|".join(prediction.causes)
+    values["about"] = "|".join(about)
     for label in BARRIERS:
         values[f"p_{label}"] = prediction.barrier_probs[label]
     values["sentiment"] = prediction.sentiment
@@ -78,16 +93,17 @@ def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
 
 
 def input_columns(options: ScoreOptions) -> tuple[list[str], Any]:
-    """The input's columns in order (JSONL: the keys of the first readable object, later keys appended as seen
-    would change the header mid-file, so they are refused) and, for Parquet, its schema."""
+    """The input's columns in order and, for Parquet, its schema. JSONL has no header: its columns are the union
+    of every object's keys in first-seen order, found in a pass before any chunk is written, so a key that first
+    appears on line 100,000 still gets its column in every chunk (memory: the keys, not the rows)."""
     header = read_header(options.input, encoding=options.encoding, sheet=options.sheet, header_row=options.header_row)
     schema = None
     if header is None:
-        header = []
+        seen: dict[str, None] = {}
         for row in iter_rows(options.input):
             if row.data is not None:
-                header = list(row.data)
-                break
+                seen.update(dict.fromkeys(row.data))
+        header = list(seen)
     elif file_format(options.input) == "parquet":
         schema = open_parquet(options.input).schema_arrow
     return header, schema
@@ -128,14 +144,19 @@ def estimate_rows(options: ScoreOptions) -> int | None:
 
 
 def build_records(
-    prepared: list[Prepared], predictions: dict[int, Prediction], options: ScoreOptions, version: str
+    prepared: list[Prepared],
+    predictions: dict[int, Prediction],
+    options: ScoreOptions,
+    version: str,
+    org: Organisation | None = None,
 ) -> list[dict[str, Any]]:
     records = []
     for position, item in enumerate(prepared):
         record: dict[str, Any] = dict(item.row.data or {})
+        about = about_of(item, options, org)  # from the row as read, not the (redacted) output text
         if item.output_text is not None or options.text_col in record:
             record[options.text_col] = item.output_text if item.status == "ok" else record.get(options.text_col)
-        record.update(added_values(item, predictions.get(position), version))
+        record.update(added_values(item, predictions.get(position), version, about))
         records.append(record)
     return records
 

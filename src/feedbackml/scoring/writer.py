@@ -1,5 +1,6 @@
 """Output files: one chunk of output rows written atomically in the output's format, and the chunks assembled into
-the final file (CSV/TSV with a BOM and one header; Parquet with the input's schema)."""
+the final file (CSV/TSV with a BOM and one header; Parquet with the input's schema). CSV/TSV cells that a
+spreadsheet would run as formulas are neutralised (``spreadsheet_safe``) unless ``raw_cells`` asks for raw values."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from feedbackml.io import InputError, atomic_path, file_format
+from feedbackml.io import InputError, atomic_path, file_format, spreadsheet_safe
 from feedbackml.labels import BARRIERS, SENTIMENTS
 from feedbackml.scoring.options import ADDED_COLUMNS, OUTPUT_FORMATS
 
@@ -45,11 +46,19 @@ class ChunkWriter:
     """Writes one chunk of output rows in the output's format; ``assemble`` joins the chunks into the final file.
     CSV/TSV chunks carry no header (the final file gets one); Parquet chunks are files of one row group each."""
 
-    def __init__(self, kind: str, input_columns: list[str], input_schema: Any = None) -> None:
+    def __init__(
+        self, kind: str, input_columns: list[str], input_schema: Any = None, *, raw_cells: bool = False
+    ) -> None:
         self.kind = kind
         self.input_columns = input_columns
         self.columns = [*input_columns, *ADDED_COLUMNS]
         self.input_schema = input_schema
+        self.raw_cells = raw_cells
+
+    def _cell(self, value: Any) -> str:
+        """A CSV/TSV cell: flattened, then made safe to open in a spreadsheet (the analysts' way in)."""
+        text = _flat(value)
+        return text if self.raw_cells else spreadsheet_safe(text)
 
     def suffix(self) -> str:
         return {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}[self.kind]
@@ -66,7 +75,7 @@ class ChunkWriter:
                 with temporary.open("w", encoding="utf-8", newline="") as handle:
                     writer = csv.writer(handle, delimiter="\t" if self.kind == "tsv" else ",", lineterminator="\r\n")
                     for record in records:
-                        writer.writerow([_flat(record.get(column)) for column in self.columns])
+                        writer.writerow([self._cell(record.get(column)) for column in self.columns])
 
     def schema(self) -> Any:
         import pyarrow as pa
@@ -117,7 +126,8 @@ class ChunkWriter:
                 if self.kind in ("csv", "tsv"):
                     # UTF-8 with a BOM: Excel in a Chinese locale otherwise opens it as GBK and garbles it.
                     out.write("\ufeff".encode())
-                    header = _header_line(self.columns, "\t" if self.kind == "tsv" else ",")
+                    names = [self._cell(column) for column in self.columns]  # a header cell is a cell too
+                    header = _header_line(names, "\t" if self.kind == "tsv" else ",")
                     out.write(header.encode("utf-8"))
                 for chunk in chunks:
                     with chunk.open("rb") as handle:

@@ -4,16 +4,15 @@ state, the service built in the lifespan, middleware, exception handlers and rou
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from pydantic import Field, create_model
 
 from feedbackml.model import Classifier
-from feedbackml.serve.errors import ErrorType
 from feedbackml.serve.handlers import add_exception_handlers
 from feedbackml.serve.metrics import Metrics
-from feedbackml.serve.middleware import BodyLimitMiddleware, observe_requests
+from feedbackml.serve.middleware import BodyLimitMiddleware, ObserveMiddleware
 from feedbackml.serve.routes import admin, api, classify_router, probes
 from feedbackml.serve.schemas import ClassifyRequest, Item
 from feedbackml.serve.service import Service
@@ -59,14 +58,28 @@ def create_app(settings: ServeSettings, *, model: Classifier | None = None) -> F
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.reload = lambda: app.state.service.reload()  # what SIGHUP calls (feedbackml serve)
-    # Added first, so it runs inside the observing middleware: its 413s are counted and get a request id.
+    # Added first, so it runs inside the observing middleware: its 413s and 408s are counted and get a request id.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        on_reject=lambda: metrics.reject(ErrorType.payload_too_large),
+        timeout_s=settings.body_timeout_s,
+        on_reject=metrics.reject,
     )
-    app.middleware("http")(observe_requests(app, metrics))
+    app.add_middleware(ObserveMiddleware, metrics=metrics, known_paths=_known_paths(app))
     add_exception_handlers(app)
     for router in (probes, api, classify_router(request_model_for(settings)), admin):
         app.include_router(router)
     return app
+
+
+def _known_paths(app: FastAPI) -> Callable[[], set[str]]:
+    """The app's route paths, read once all routes are registered (the metrics' route label is one of them)."""
+    paths: set[str] = set()
+
+    def known() -> set[str]:
+        if not paths:  # included routers list theirs in the (cached) OpenAPI document, not in app.routes
+            paths.update(app.openapi()["paths"])
+            paths.update(path for r in app.routes if (path := getattr(r, "path", None)))
+        return paths
+
+    return known

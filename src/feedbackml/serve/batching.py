@@ -1,6 +1,10 @@
 """Micro-batching across callers: requests put comments on one queue, a single worker thread scores them in
 batches (bounded size, bounded wait), so the model is never used by two threads at once and the event loop never
-blocks on inference."""
+blocks on inference.
+
+The model is bound once per batch (``bind``), so every result of a batch comes from one model. Callers that gave
+up (timed out, disconnected) are dropped before each step: before a batch, and before each comment's evidence,
+which costs a model pass per word — abandoned work never keeps the worker from the callers still waiting."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+Predict = Callable[[list[str], bool], list[Any]]
 
 
 @dataclass
@@ -24,13 +30,15 @@ class MicroBatcher:
 
     def __init__(
         self,
-        predict: Callable[[list[str], bool], list[Any]],
+        predict: Predict,
         *,
         max_size: int,
         max_wait_s: float,
         on_batch: Callable[[int], None] | None = None,
+        bind: Callable[[], Predict] | None = None,
     ) -> None:
         self._predict = predict
+        self._bind = bind or (lambda: self._predict)
         self.max_size = max_size
         self.max_wait_s = max_wait_s
         self.on_batch = on_batch
@@ -53,16 +61,19 @@ class MicroBatcher:
         await self._queue.put(_Job(text, evidence, future))
         return await future
 
-    def _score(self, jobs: list[_Job]) -> list[Any]:
-        """Runs on the single worker thread. Evidence costs a re-score per word, so jobs that ask for it are
-        scored apart from those that do not; results come back in job order."""
+    def _score(self, jobs: list[_Job]) -> dict[int, Any]:
+        """Runs on the single worker thread, with one model bound for the whole batch. Jobs without evidence are
+        scored together; each evidence job alone, after checking its caller still waits. Returns results by
+        position; abandoned jobs have none."""
+        predict = self._bind()
         results: dict[int, Any] = {}
-        for wanted in (False, True):
-            group = [position for position, job in enumerate(jobs) if job.evidence is wanted]
-            if group:
-                predictions = self._predict([jobs[position].text for position in group], wanted)
-                results.update(zip(group, predictions, strict=True))
-        return [results[position] for position in range(len(jobs))]
+        plain = [position for position, job in enumerate(jobs) if not job.evidence and not job.future.done()]
+        if plain:
+            results.update(zip(plain, predict([jobs[p].text for p in plain], False), strict=True))
+        for position, job in enumerate(jobs):
+            if job.evidence and not job.future.done():  # done: the caller timed out or went away
+                results[position] = predict([job.text], True)[0]
+        return results
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -89,6 +100,6 @@ class MicroBatcher:
                     if not job.future.done():
                         job.future.set_exception(error)
                 continue
-            for job, prediction in zip(jobs, predictions, strict=True):
-                if not job.future.done():
-                    job.future.set_result(prediction)
+            for position, prediction in predictions.items():
+                if not jobs[position].future.done():
+                    jobs[position].future.set_result(prediction)

@@ -15,6 +15,7 @@ class ErrorType(StrEnum):
     not_found = "not_found"
     payload_too_large = "payload_too_large"
     malformed_request = "malformed_request"
+    request_timeout = "request_timeout"
     validation = "validation"
     too_many_items = "too_many_items"
     empty_text = "empty_text"
@@ -33,6 +34,7 @@ STATUS: dict[ErrorType, int] = {
     ErrorType.not_found: 404,
     ErrorType.payload_too_large: 413,
     ErrorType.malformed_request: 400,
+    ErrorType.request_timeout: 408,
     ErrorType.validation: 422,
     ErrorType.too_many_items: 422,
     ErrorType.empty_text: 422,  # only ever in place, per item
@@ -69,3 +71,10 @@ class ApiError(Exception):
             "index": self.index,
             "request_id": request_id,
         }
+
+
+def error_json(error_type: ErrorType, message: str, request_id: str) -> bytes:
+    """The one error body as bytes, for the places below the app (protocol, raw ASGI) that cannot use FastAPI."""
+    import json
+
+    return json.dumps(ApiError(error_type, message).body(request_id)).encode()

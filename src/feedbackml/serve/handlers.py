@@ -4,32 +4,65 @@ once in the rejection metric; pydantic and Starlette errors are described withou
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from feedbackml.serve.errors import ApiError, ErrorType
 from feedbackml.serve.metrics import Metrics
 from feedbackml.serve.middleware import request_id_of
+from feedbackml.serve.schemas import ClassifyRequest
 
 log = logging.getLogger("feedbackml.serve")
 
 
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, directly or as list items (``list[Item]`` → ``Item``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        if (model := _inner_model(argument)) is not None:
+            return model
+    return None
+
+
+def schema_path(location: tuple[Any, ...]) -> tuple[list[str], type[BaseModel] | None]:
+    """The part of a pydantic location that the schema names (field names, list indices), and the model found
+    there. It stops at the first key the schema does not know: such a key is submitted text."""
+    model: type[BaseModel] | None = ClassifyRequest
+    parts: list[str] = []
+    for part in location:
+        if isinstance(part, int):
+            parts.append(str(part))
+        elif model is not None and part in model.model_fields:
+            parts.append(part)
+            model = _inner_model(model.model_fields[part].annotation)
+        else:
+            break
+    return parts, model
+
+
 def validation_message(error: dict[str, Any]) -> tuple[str, int | None]:
-    """Describe a pydantic error by location and expectation, never by the submitted value."""
-    location = [str(part) for part in error.get("loc", ()) if part != "body"]
-    index = None
-    if len(location) >= 2 and location[0] == "items" and location[1].isdigit():
-        index = int(location[1])
-    where = ".".join(location) or "body"
+    """Describe a pydantic error by its place in the schema and the expectation, never by the submitted value or
+    a submitted key."""
+    location = tuple(error.get("loc", ()))
+    parts, model = schema_path(location[1:] if location[:1] == ("body",) else location)
+    index = int(parts[1]) if len(parts) >= 2 and parts[0] == "items" and parts[1].isdigit() else None
+    where = ".".join(parts) or "body"
     if error.get("type") == "json_invalid":
         return "request body is not valid JSON (expected a JSON object)", None
     if error.get("type") == "extra_forbidden":
-        return f"unknown field '{where}' (expected only the documented fields)", index
-    return f"field '{where}': {error.get('msg', 'invalid')}", index
+        expected = ", ".join(model.model_fields) if model is not None else "only the documented fields"
+        return f"{where}: unknown field (expected {expected})", index
+    message = str(error.get("msg", "invalid"))
+    submitted = error.get("input")
+    if isinstance(submitted, str) and submitted and submitted in message:
+        message = str(error.get("type", "invalid value"))  # a message that quotes the input says only its kind
+    return f"field '{where}': {message}", index
 
 
 def _metrics(request: Request) -> Metrics:
@@ -61,6 +94,8 @@ async def http_error(request: Request, error: Exception) -> JSONResponse:
     message = {404: "no such route", 405: "method not allowed"}.get(
         error.status_code, "request body could not be read (expected UTF-8 JSON)"
     )
+    if error.status_code in (400, 401):  # every 400 counts as malformed_request, however it arose
+        _metrics(request).reject(kind)
     return JSONResponse(ApiError(kind, message).body(request_id_of(request.scope)), status_code=error.status_code)
 
 

@@ -43,6 +43,12 @@ async def readyz(service: ServiceDep) -> dict[str, str]:
     return {"status": "ready", "model_version": service.model_version()}
 
 
+# Probes answer HEAD too (load balancers and uptime checkers use it); kept out of the OpenAPI document, which
+# would otherwise list each probe twice under one operation id.
+probes.add_api_route("/livez", livez, methods=["HEAD"], include_in_schema=False)
+probes.add_api_route("/readyz", readyz, methods=["HEAD"], include_in_schema=False)
+
+
 @probes.get("/metrics", summary="Prometheus metrics (no comment text)", response_class=PlainTextResponse)
 async def prometheus(request: Request) -> PlainTextResponse:
     registry = request.app.state.metrics.registry

@@ -8,12 +8,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from feedbackml.model import Prediction
 
+MAX_DEPARTMENT_CHARS = 200  # as for id: a department name, or a path of them (运营中心/超市-生鲜组), never a comment
+
 
 class Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=200, description="Your identifier, echoed back.")
     text: str = Field(description="The comment. Empty, control-character or over-long texts get an in-place error.")
+    department: str | None = Field(
+        None,
+        max_length=MAX_DEPARTMENT_CHARS,
+        description="The writer's own department (optional): never returned in about. Not echoed back.",
+    )
 
 
 class Options(BaseModel):
@@ -29,7 +36,7 @@ class ClassifyRequest(BaseModel):
             "examples": [
                 {
                     "items": [
-                        {"id": "c1", "text": "采购那边总说与我无关,流程也没写清楚谁负责"},
+                        {"id": "c1", "text": "采购那边总说与我无关,流程也没写清楚谁负责", "department": "研发部"},
                         {"id": "c2", "text": "谢谢IT同事周末加班帮我们恢复系统!"},
                     ],
                     "options": {"evidence": True},
@@ -76,6 +83,10 @@ class ItemResult(BaseModel):
     id: str
     barriers: BarrierResult
     causes: CauseResult
+    about: list[str] = Field(
+        description="Other departments the comment is about (labels.md §4), in order of first mention: found by "
+        "rules, named as in FEEDBACKML_ORG_FILE when the server has one, never the item's own department."
+    )
     sentiment: SentimentResult
     needs_review: bool
     evidence: list[EvidenceSpan]
@@ -83,11 +94,14 @@ class ItemResult(BaseModel):
     split: bool = Field(description="The text was longer than the encoder's window and scored by sentences.")
 
     @classmethod
-    def from_prediction(cls, item_id: str, prediction: Prediction, truncated: bool) -> ItemResult:
+    def from_prediction(
+        cls, item_id: str, prediction: Prediction, truncated: bool, about: list[str] | None = None
+    ) -> ItemResult:
         return cls(
             id=item_id,
             barriers=BarrierResult(labels=list(prediction.barriers), probabilities=prediction.barrier_probs),
             causes=CauseResult(labels=list(prediction.causes), probabilities=prediction.cause_probs),
+            about=list(about or ()),
             sentiment=SentimentResult(label=prediction.sentiment, probabilities=prediction.sentiment_probs),
             needs_review=prediction.needs_review,
             evidence=[EvidenceSpan(**vars(item)) for item in prediction.evidence],

@@ -15,12 +15,22 @@ def _split_keys(value: object) -> object:
     return value
 
 
+def blank_keys_given(value: str | None) -> bool:
+    """True when a key variable is set but holds no key (e.g. ' , ,'): worth a warning, it looks like a typo."""
+    return value is not None and not _split_keys(value)
+
+
 class ServeSettings(BaseSettings):
     """Configuration of ``feedbackml serve``; read from the environment, overridable in code and tests."""
 
     model_config = SettingsConfigDict(env_prefix="FEEDBACKML_", extra="forbid")
 
     model_dir: Path = Field(Path("models/default"), description="Local model folder; reloads read only this path.")
+    org_file: Path | None = Field(
+        None,
+        description="The analyst's org.csv (name, aliases, optional parent): the department names results' about "
+        "uses. Read at start-up (a bad file stops it) and again on each reload.",
+    )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Comma-separated bearer keys for /v1/classify (several allow rotation)."
     )
@@ -44,8 +54,25 @@ class ServeSettings(BaseSettings):
         description="Comments accepted but not yet scored, across requests; a request that would exceed it gets 429 "
         "at once instead of timing out (128 is about 8 s of work for one 2-core worker).",
     )
-    retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 429.")
+    retry_after_s: int = Field(1, ge=1, description="Least Retry-After sent with 429 (more when work is queued).")
     request_timeout_s: float = Field(10.0, gt=0, description="A classify request not done by then gets 504.")
+    admission_share: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Share of FEEDBACKML_REQUEST_TIMEOUT_S the estimated queued work (this request's included) may "
+        "fill; a request whose estimated cost would pass it gets 429 at once instead of a 504 later.",
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="A connection whose request line and headers are not all in by then is closed (408)."
+    )
+    body_timeout_s: float = Field(
+        20.0, gt=0, description="A request body not fully received this long after its headers gets 408 and a close."
+    )
+    keep_alive_s: int = Field(5, ge=1, description="An idle keep-alive connection is closed after this.")
+    max_connections: int = Field(
+        256, ge=1, description="Open connections; one more is answered 429 and closed at once (bounds descriptors)."
+    )
     batch_max_size: int = Field(32, ge=1, description="Comments the model scores in one batch across callers.")
     batch_max_wait_ms: float = Field(5.0, ge=0, description="How long the batcher waits to fill a batch.")
     evidence_default: bool = Field(False, description="Whether items get evidence when options.evidence is unset.")

@@ -1,0 +1,104 @@
+"""The research scripts the model card's tables come from: one ablation row, rendered."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from tests.conftest import corpus_subset
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_experiment_trains_on_a_fraction_and_scores_test_and_ood(
+    tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    experiment, table = _script("experiment"), _script("results_table")
+    config = tmp_path / "recipe.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "base_model": str(tiny_base),
+                "epochs": 1,
+                "max_steps": 3,
+                "batch_size": 8,
+                "max_length": 48,
+                "threads": 1,
+                "data": {
+                    "train": [str(corpus_subset(tmp_path, "train", 80))],
+                    "dev": [str(corpus_subset(tmp_path, "dev", 40))],
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "test").mkdir()
+    (tmp_path / "ood").mkdir()
+    sets = {"test": corpus_subset(tmp_path / "test", "test", 40), "ood": corpus_subset(tmp_path / "ood", "test", 30)}
+    monkeypatch.setattr(experiment, "SETS", sets)
+    results = tmp_path / "results"
+    code = experiment.main(
+        [
+            "--name",
+            "half",
+            "--config",
+            str(config),
+            "--fraction",
+            "0.5",
+            "--results",
+            str(results),
+            "--resamples",
+            "20",
+            "companion_weight=0.3",
+        ]
+    )
+    assert code == 0
+    row = json.loads((results / "half.json").read_text(encoding="utf-8"))
+    assert row["train_size"] == 40 and row["companion_weight"] == 0.3 and row["overrides"] == ["companion_weight=0.3"]
+    for split in ("test", "ood"):
+        assert set(row[split]) == {"model", "encoder_alone", "tfidf_alone"}
+        point, low, high = row[split]["model"]["barriers_macro_f1"]
+        assert 0 <= low <= point <= high <= 1
+    assert not list(results.glob("*.tmp"))
+    capsys.readouterr()
+    table.main([str(results / "half.json")])
+    printed = capsys.readouterr().out
+    assert "| half | 40 | 0.3 |" in printed and "**tfidf_alone**" in printed
+
+
+def test_the_inference_ablation_scores_each_member_and_robustness_without_t2s(
+    tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import quiet_train, tiny_config
+
+    ablation = _script("inference_ablation")
+    folder = quiet_train(tiny_config(tiny_base, tmp_path, companion_weight=0.3))
+    (tmp_path / "test").mkdir()
+    (tmp_path / "ood").mkdir()
+    sets = {"test": corpus_subset(tmp_path / "test", "test", 40), "ood": corpus_subset(tmp_path / "ood", "test", 30)}
+    monkeypatch.setattr(ablation, "SETS", sets)
+    out = tmp_path / "inference.json"
+    assert ablation.main(["--model", str(folder), "--out", str(out), "--resamples", "20", "--comments", "20"]) == 0
+    row = json.loads(out.read_text(encoding="utf-8"))
+    assert {"blend", "encoder_alone", "tfidf_alone", "blend_without_t2s"} <= set(row)
+    assert row["blend"]["test"]["barriers_macro_f1"] != row["encoder_alone"]["test"]["barriers_macro_f1"] or (
+        row["blend"]["ood"]["sentiment_macro_f1"] != row["encoder_alone"]["ood"]["sentiment_macro_f1"]
+    )
+    assert row["blend"]["robustness"]["comments"] == 20
+    assert "traditional" in row["blend_without_t2s"]["robustness"]["kinds"]
+    from feedbackml.text import normalize
+
+    assert normalize("報銷") == "报销"  # the switch is put back
