@@ -149,7 +149,12 @@ def _report(model: Classifier, s: Scored, *, resamples: int, seed: int) -> dict:
     kept = ~s.needs_review
     return {
         "n": n,
-        "model": {"kind": model.kind, "version": model.version, "base": model.meta.get("base_model", {})},
+        "model": {
+            "kind": model.kind,
+            "version": model.version,
+            "runtime": model.runtime,
+            "base": model.meta.get("base_model", {}),
+        },
         "barriers": barriers,
         "sentiment": sentiment,
         **({"causes": causes} if causes else {}),

@@ -108,3 +108,14 @@ def test_retraining_flow_from_the_readme(tmp_path: Path) -> None:
     compared = json.loads(result.output)
     assert compared["a"]["version"] != compared["b"]["version"]
     assert {"a", "b", "difference", "p_value"} <= set(compared["metrics"]["barriers.macro_f1"])
+
+
+def test_evaluate_runs_the_runtime_asked_for(tiny_model: Path, tmp_path: Path) -> None:
+    subset = tmp_path / "test.jsonl"
+    subset.write_text("\n".join((LABELLED / "test.jsonl").read_text(encoding="utf-8").splitlines()[:30]) + "\n")
+    for runtime in ("torch", "onnx-int8"):
+        out = tmp_path / runtime
+        arguments = ["evaluate", "--model", str(tiny_model), "--data", str(subset), "--out", str(out)]
+        result = runner.invoke(app, [*arguments, "--resamples", "100", "--runtime", runtime])
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "report.json").read_text(encoding="utf-8"))["model"]["runtime"] == runtime

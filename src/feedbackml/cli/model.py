@@ -102,12 +102,13 @@ def evaluate_command(
     sentiment_col: SentimentCol = "sentiment",
     encoding: Encoding = "utf-8",
     sheet: Sheet = None,
+    runtime: Runtime = "auto",
 ) -> None:
     """Evaluate a model: per-label P/R/F1 with bootstrap intervals, sentiment, calibration, slices, errors."""
     from feedbackml.evaluate import evaluate
     from feedbackml.model import load_baseline
 
-    classifier = _load(model, threads)
+    classifier = _load(model, threads, runtime)
     with user_errors():
         columns = make_columns(text_col, id_col, barriers_col, sentiment_col, "source", "department")
         records = load_labelled([str(p) for p in data], columns, **read_options(encoding, sheet, 1))
