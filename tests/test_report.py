@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from feedbackml.io import InputError
 from feedbackml.labels import BARRIERS
 from feedbackml.report import ReportOptions, build_report
-from feedbackml.report.privacy import suppress_cells, suppress_partition
+from feedbackml.report.privacy import suppress_pairs, suppress_partition, suppress_table
 from feedbackml.report.view import two_proportion_test, wave_order
 
 COLUMNS = [
@@ -177,11 +177,37 @@ def test_partition_hides_small_groups_and_the_next_smallest_against_subtraction(
 
 def test_cells_complementary_suppression_in_rows_and_columns() -> None:
     cells = {("A", "w1"): 20, ("A", "w2"): 3, ("B", "w1"): 15, ("B", "w2"): 25, ("C", "w1"): 30, ("C", "w2"): 30}
-    # A-w2 is small; row A then loses A-w1 and column w2 its smallest other cell, B-w2.
-    assert suppress_cells(cells, set(), set(), 10) == {("A", "w2"), ("A", "w1"), ("B", "w2")}
+    # A-w2 is small; row A then loses A-w1 and column w2 its smallest other cell, B-w2. That alone leaked:
+    # A-w1 was the only hidden cell of column w1 (65 - 15 - 30 = 20), so A-w2 = 23 - 20 = 3. Hiding B-w1 as
+    # well closes a rectangle: four unknowns with only three independent sums.
+    rows, columns, hidden = suppress_table(cells, 10)
+    assert not rows and not columns and hidden == {("A", "w2"), ("A", "w1"), ("B", "w2"), ("B", "w1")}
+    assert not _exactly_derivable(cells, hidden, [set("ABC") - rows, {"w1", "w2"} - columns], 10)
 
 
 Cells = dict[tuple[str, str], int]
+
+
+def _exactly_derivable(cells: Cells, hidden: set[tuple[str, str]], shown: list[set[str]], k: int) -> list[Any]:
+    """Hidden cells below k that the shown cells, shown line totals and grand total pin down: written apart from
+    the library's null-space check, as a rank test (a cell is pinned iff adding its unit vector to the equations
+    does not raise their rank)."""
+    import numpy as np
+
+    unknown = sorted(cell for cell in hidden if cells[cell] > 0)
+    rows = [[1.0] * len(unknown)]  # the grand total
+    for axis, names in enumerate(shown):
+        for name in names:
+            rows.append([1.0 if cell[axis] == name else 0.0 for cell in unknown])
+    matrix = np.array(rows)
+    rank = np.linalg.matrix_rank(matrix)
+    pinned = []
+    for index, cell in enumerate(unknown):
+        unit = np.zeros(len(unknown))
+        unit[index] = 1.0
+        if cells[cell] < k and np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+            pinned.append(cell)
+    return pinned
 
 
 def _line_sums_ok(cells: Cells, hidden: set[tuple[str, str]], shown: set[str], axis: int, k: int) -> bool:
@@ -202,22 +228,54 @@ def _line_sums_ok(cells: Cells, hidden: set[tuple[str, str]], shown: set[str], a
     st.integers(min_value=2, max_value=15),
 )
 def test_no_hidden_line_total_below_k(cells: dict[tuple[str, str], int], k: int) -> None:
+    assume(sum(cells.values()) >= k)  # below k nothing is reported at all
     groups: dict[str, int] = {}
     waves: dict[str, int] = {}
     for (group, wave), n in cells.items():
         groups[group] = groups.get(group, 0) + n
         waves[wave] = waves.get(wave, 0) + n
-    hidden_groups = suppress_partition(groups, k)
-    hidden_waves = suppress_partition(waves, k)
-    for sizes, hidden in ((groups, hidden_groups), (waves, hidden_waves)):
-        assert all(name in hidden for name, n in sizes.items() if n < k)
-        hidden_total = sum(sizes[name] for name in hidden)
-        assert hidden_total == 0 or hidden_total >= k or hidden == set(sizes)
-    hidden = suppress_cells(cells, hidden_groups, hidden_waves, k)
+    hidden_groups, hidden_waves, hidden = suppress_table(cells, k)
+    for sizes, hidden_names in ((groups, hidden_groups), (waves, hidden_waves)):
+        assert all(name in hidden_names for name, n in sizes.items() if n < k)
+        hidden_total = sum(sizes[name] for name in hidden_names)
+        assert hidden_total == 0 or hidden_total >= k or hidden_names == set(sizes)
     assert all(cell in hidden for cell, n in cells.items() if n < k)
     assert all(cell in hidden for cell in cells if cell[0] in hidden_groups or cell[1] in hidden_waves)
     assert _line_sums_ok(cells, hidden, set(groups) - hidden_groups, 0, k)
     assert _line_sums_ok(cells, hidden, set(waves) - hidden_waves, 1, k)
+    assert not _exactly_derivable(cells, hidden, [set(groups) - hidden_groups, set(waves) - hidden_waves], k)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from("ABCDEF"), st.sampled_from("ABCDEFG")).filter(lambda pair: pair[0] != pair[1]),
+        st.integers(min_value=1, max_value=30),
+        min_size=1,
+    ),
+    st.sets(st.sampled_from("ABCDEF"), max_size=2),
+    st.integers(min_value=2, max_value=12),
+)
+def test_no_hidden_pair_of_the_internal_customer_map_can_be_derived(
+    pairs: Cells, hidden_groups: set[str], k: int
+) -> None:
+    """Writers' groups (rows) x departments written about (columns): what the report shows is the shown cells,
+    the shown rows' and columns' totals and the map's total; no hidden cell below k follows from them."""
+    assume(sum(pairs.values()) >= k)  # below k the map is not shown at all
+    rows_hidden, columns_hidden, hidden = suppress_pairs(pairs, hidden_groups, k)
+    rows = {writer for writer, _ in pairs}
+    columns = {about for _, about in pairs}
+    assert rows_hidden >= rows & hidden_groups and columns_hidden >= columns & hidden_groups
+    for names, hidden_names, axis in ((rows, rows_hidden, 0), (columns, columns_hidden, 1)):
+        totals = {name: sum(n for cell, n in pairs.items() if cell[axis] == name) for name in names}
+        assert all(name in hidden_names for name, n in totals.items() if n < k)
+        hidden_total = sum(totals[name] for name in hidden_names)
+        assert hidden_total == 0 or hidden_total >= k or hidden_names == names
+    assert all(cell in hidden for cell, n in pairs.items() if n < k)
+    assert all(cell in hidden for cell in pairs if cell[0] in rows_hidden or cell[1] in columns_hidden)
+    assert _line_sums_ok(pairs, hidden, rows - rows_hidden, 0, k)
+    assert _line_sums_ok(pairs, hidden, columns - columns_hidden, 1, k)
+    assert not _exactly_derivable(pairs, hidden, [rows - rows_hidden, columns - columns_hidden], k)
 
 
 def test_wave_order_dates_then_natural_then_blank() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from feedbackml.io import InputError, iter_rows
+from feedbackml.labels import CAUSES
 from feedbackml.model import load_model
 from feedbackml.scoring import ADDED_COLUMNS, LocalEngine, ScoreOptions, make_engine, partial_folder, score
 from feedbackml.scoring.checkpoint import write_chunks
@@ -90,6 +91,7 @@ def test_score_keeps_every_column_and_row_in_order(tmp_path: Path, tiny_model: P
     assert first["barriers"] == "|".join(expected.barriers)
     assert first["causes"] == "|".join(expected.causes) and (first["causes"] != "") == bool(expected.barriers)
     assert float(first["p_objective"]) == expected.barrier_probs["objective"]
+    assert expected.cause_probs and {float(first[f"p_{c}"]) for c in CAUSES} == set(expected.cause_probs.values())
     assert first["sentiment"] == expected.sentiment and first["needs_review"] in ("true", "false")
     for item in json.loads(first["evidence"]):
         assert first["comment"][item["start"] : item["end"]] == item["word"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from feedbackml.artifacts import publishing
 from feedbackml.report.aggregate import SCORED_COLUMNS, collect
-from feedbackml.report.privacy import suppress_cells, suppress_partition
+from feedbackml.report.privacy import suppress_table
 from feedbackml.report.render import render_html
 from feedbackml.report.view import build_view, write_csvs
 
@@ -103,16 +103,8 @@ def build_report(
         raise ValueError(
             f"{scored}: has {rows} rows (expected at least the minimum group size {k} for any report to be shown)"
         )
-    group_sizes: dict[str, int] = {}
-    wave_sizes: dict[str, int] = {}
-    cell_sizes: dict[tuple[str, str], int] = {}
-    for (group, wave), tally in aggregates.cells.items():
-        group_sizes[group] = group_sizes.get(group, 0) + tally.n
-        wave_sizes[wave] = wave_sizes.get(wave, 0) + tally.n
-        cell_sizes[(group, wave)] = tally.n
-    hidden_groups = suppress_partition(group_sizes, k)
-    hidden_waves = suppress_partition(wave_sizes, k)
-    hidden_cells = suppress_cells(cell_sizes, hidden_groups, hidden_waves, k)
+    cell_sizes = {cell: tally.n for cell, tally in aggregates.cells.items()}
+    hidden_groups, hidden_waves, hidden_cells = suppress_table(cell_sizes, k)
     settings = {
         "title": options.title,
         "source": scored.name,

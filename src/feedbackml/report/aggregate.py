@@ -11,13 +11,17 @@ import heapq
 import json
 import math
 import os
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from feedbackml.io import InputError, Row, describe_columns, file_format, iter_rows, read_header
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
+from feedbackml.report.tally import EXPECTED, Scored, Tally, total
+
+__all__ = ["BLANK", "SCORED_COLUMNS", "Aggregates", "Cell", "Pair", "Tally", "collect", "total"]
 
 BLANK = "(blank)"
 STATUSES = ("ok", "empty", "error")
@@ -33,48 +37,14 @@ SCORED_COLUMNS: tuple[str, ...] = (
 )
 _MAX_SHOWN_VALUE = 20  # longer cell values may be comment text: never echo them
 _MAX_MODEL_VERSIONS = 20
-_POOL_TEXT_CHARS = 1000  # a sample is shown shortened; keep enough that redaction sees whole numbers
+_POOL_TEXT_CHARS = 1000
+_MAX_DEPARTMENT_CHARS = 40  # a sample is shown shortened; keep enough that redaction sees whole numbers
+
+# Columns read when present: files of older versions, or of models without causes, lack them.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("causes", "about", "p_negative", *(f"p_{cause}" for cause in CAUSES))
 
 Cell = tuple[str, str]  # (group, wave)
-
-
-@dataclass(slots=True)
-class Tally:
-    """Counts of one cell, or of any sum of cells. Shares are taken over ``ok`` (comments that were scored)."""
-
-    n: int = 0
-    ok: int = 0
-    empty: int = 0
-    error: int = 0
-    needs_review: int = 0
-    barriers: list[int] = field(default_factory=lambda: [0] * len(BARRIERS))
-    no_barrier: int = 0
-    sentiment: list[int] = field(default_factory=lambda: [0] * len(SENTIMENTS))
-    # rows: each barrier, then "no barrier"; columns: sentiments. A comment with two barriers is in two rows.
-    cross: list[list[int]] = field(default_factory=lambda: [[0] * len(SENTIMENTS) for _ in range(len(BARRIERS) + 1)])
-
-    def add(self, other: Tally) -> None:
-        self.n += other.n
-        self.ok += other.ok
-        self.empty += other.empty
-        self.error += other.error
-        self.needs_review += other.needs_review
-        self.no_barrier += other.no_barrier
-        for index, value in enumerate(other.barriers):
-            self.barriers[index] += value
-        for index, value in enumerate(other.sentiment):
-            self.sentiment[index] += value
-        for row, values in zip(self.cross, other.cross, strict=True):
-            for index, value in enumerate(values):
-                row[index] += value
-
-
-def total(tallies: Any) -> Tally:
-    """The sum of an iterable of tallies."""
-    result = Tally()
-    for tally in tallies:
-        result.add(tally)
-    return result
+Pair = tuple[str, str, str]  # (writer's group, the department the comment is about, wave)
 
 
 @dataclass(frozen=True)
@@ -96,8 +66,14 @@ class Aggregates:
     words: dict[Cell, list[Counter[str]]] = field(default_factory=dict)
     # per cell, per barrier: min-heap of (probability, -line, Sample) holding the most probable comments
     pools: dict[Cell, list[list[tuple[float, int, Sample]]]] = field(default_factory=dict)
+    # per cell, per cause: the same for comments carrying that cause
+    cause_pools: dict[Cell, list[list[tuple[float, int, Sample]]]] = field(default_factory=dict)
+    # the internal-customer map: one tally per (writer's group, about department, wave)
+    pairs: dict[Pair, Tally] = field(default_factory=dict)
     model_versions: Counter[str] = field(default_factory=Counter)
     words_pruned: bool = False
+    has_causes: bool = False  # the file has the causes column (a model with a cause head scored it)
+    has_about: bool = False
 
 
 def _short(value: Any) -> str:
@@ -167,33 +143,36 @@ class Collector:
         tally = self.result.cells.get(cell)
         if tally is None:
             tally = self.result.cells[cell] = Tally()
-        tally.n += 1
-        if status == "empty":
-            tally.empty += 1
-            return
-        if status == "error":
-            tally.error += 1
+        if status != "ok":
+            tally.n += 1
+            tally.empty += status == "empty"
+            tally.error += status == "error"
             return
         barriers = self._barriers(row, data["barriers"])
         probabilities = [self._probability(row, data, f"p_{label}") for label in BARRIERS]
         sentiment = self._label(row, data["sentiment"], "sentiment", SENTIMENTS)
         review = self._boolean(row, data["needs_review"], "needs_review")
         evidence = self._evidence(row, data["evidence"])
+        causes = self._causes(row, data.get("causes")) if "causes" in data else []
+        about = self._about(data.get("about"), group) if "about" in data else []
+        self.result.has_causes |= "causes" in data
+        self.result.has_about |= "about" in data
+        extra = [self._optional_probability(row, data, f"p_{key}") for key in EXPECTED[len(BARRIERS) :]]
         version = data["model_version"]
         if version not in (None, ""):
             self._model_version(str(version))
-        tally.ok += 1
-        tally.needs_review += review
-        tally.sentiment[sentiment] += 1
-        if barriers:
-            for index in barriers:
-                tally.barriers[index] += 1
-                tally.cross[index][sentiment] += 1
-        else:
-            tally.no_barrier += 1
-            tally.cross[len(BARRIERS)][sentiment] += 1
+        scored = Scored(tuple(barriers), sentiment, review, tuple(causes), (*probabilities, *extra))
+        tally.record(scored)
+        for department in about:
+            key = (group, department, wave)
+            pair = self.result.pairs.get(key)
+            if pair is None:
+                pair = self.result.pairs[key] = Tally()
+            pair.record(scored)
         self._collect_words(cell, barriers, evidence)
-        self._collect_samples(cell, barriers, probabilities, row.line, data[self.text_col])
+        self._collect_samples(self.result.pools, cell, barriers, probabilities, row.line, data[self.text_col])
+        cause_probabilities = [p if p is not None else 0.0 for p in extra[1:]]
+        self._collect_samples(self.result.cause_pools, cell, causes, cause_probabilities, row.line, data[self.text_col])
 
     # --- values ----------------------------------------------------------------------------------------
 
@@ -224,6 +203,40 @@ class Collector:
                 )
             indices.append(BARRIERS.index(name))
         return sorted(set(indices))
+
+    def _causes(self, row: Row, value: Any) -> list[int]:
+        names = [name.strip() for name in value.split("|") if name.strip()] if isinstance(value, str) else value
+        if value is None:
+            names = []
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise self._fail(row, "column 'causes' is not text (expected cause codes joined by '|')")
+        indices = set()
+        for name in names:
+            if name not in CAUSES:
+                raise self._fail(row, f"column 'causes' holds {_short(name)} (expected codes of labels.md §3)")
+            indices.add(CAUSES.index(name))
+        return sorted(indices)
+
+    def _about(self, value: Any, group: str) -> list[str]:
+        """Departments named; the writer's own group is never its own target (score already drops it)."""
+        if isinstance(value, list):
+            names = [str(name) for name in value]
+        elif isinstance(value, str):
+            names = value.split("|")
+        else:
+            names = []
+        found: list[str] = []
+        for name in names:
+            name = name.strip()
+            if name and name != group and name not in found:
+                found.append(name[:_MAX_DEPARTMENT_CHARS])
+        return found
+
+    def _optional_probability(self, row: Row, data: dict[str, Any], column: str) -> float | None:
+        value = data.get(column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return self._probability(row, data, column)
 
     def _probability(self, row: Row, data: dict[str, Any], column: str) -> float:
         value = data[column]
@@ -299,23 +312,39 @@ class Collector:
                 self.result.words_pruned = True
 
     def _collect_samples(
-        self, cell: Cell, barriers: list[int], probabilities: list[float], line: int, text: Any
+        self,
+        store: dict[Cell, list[list[tuple[float, int, Sample]]]],
+        cell: Cell,
+        labels: list[int],
+        probabilities: list[float],
+        line: int,
+        text: Any,
     ) -> None:
-        if not barriers or self.samples <= 0 or text is None:
+        """Keep, per cell and label, the most probable comments; a text already kept for that label is not kept
+        twice (surveys repeat sentences, and five copies of one sentence represent nothing)."""
+        if not labels or self.samples <= 0 or text is None:
             return
         text = " ".join(str(text).split())[:_POOL_TEXT_CHARS]
         if not text:
             return
-        pools = self.result.pools.get(cell)
+        pools = store.get(cell)
         if pools is None:
-            pools = self.result.pools[cell] = [[] for _ in BARRIERS]
-        for index in barriers:
-            entry = (probabilities[index], -line, Sample(probabilities[index], line, text))
+            pools = store[cell] = [[] for _ in probabilities]
+        key = dedup_key(text)
+        for index in labels:
             heap = pools[index]
+            if any(dedup_key(kept.text) == key for _, _, kept in heap):
+                continue
+            entry = (probabilities[index], -line, Sample(probabilities[index], line, text))
             if len(heap) < self.samples:
                 heapq.heappush(heap, entry)
             elif entry[:2] > heap[0][:2]:
                 heapq.heapreplace(heap, entry)
+
+
+def dedup_key(text: str) -> str:
+    """Two comments that differ only in punctuation, spacing, case or width are one comment to a reader."""
+    return "".join(char for char in unicodedata.normalize("NFKC", text).lower() if char.isalnum())[:200]
 
 
 def _key(value: Any) -> str:

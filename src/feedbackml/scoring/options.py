@@ -11,7 +11,7 @@ from typing import Any
 
 from feedbackml.about import Organisation
 from feedbackml.io import InputError
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 
 OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet")
 # The columns score appends, in order. ``source_line`` is where the row sits in the input (line, sheet row or
@@ -22,6 +22,7 @@ ADDED_COLUMNS = (
     "barriers",
     *(f"p_{label}" for label in BARRIERS),
     "causes",  # labels.md §3 codes under the predicted barriers; empty from a model without causes
+    *(f"p_{cause}" for cause in CAUSES),  # blank from a model without causes
     "about",  # labels.md §4: the other departments the comment names (rules and --org, not the model)
     "sentiment",
     *(f"p_{label}" for label in SENTIMENTS),

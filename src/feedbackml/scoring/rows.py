@@ -76,6 +76,8 @@ def added_values(
     values["sentiment"] = prediction.sentiment
     for label in SENTIMENTS:
         values[f"p_{label}"] = prediction.sentiment_probs[label]
+    for cause, probability in prediction.cause_probs.items():
+        values[f"p_{cause}"] = probability
     values["needs_review"] = prediction.needs_review
     values["evidence"] = json.dumps(prediction.to_json()["evidence"], ensure_ascii=False)
     return values

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from feedbackml.io import InputError, atomic_path, file_format, spreadsheet_safe
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.scoring.options import ADDED_COLUMNS, OUTPUT_FORMATS
 
 
@@ -83,7 +83,7 @@ class ChunkWriter:
         added = {
             "source_line": pa.int64(),
             "needs_review": pa.bool_(),
-            **{f"p_{label}": pa.float64() for label in (*BARRIERS, *SENTIMENTS)},
+            **{f"p_{label}": pa.float64() for label in (*BARRIERS, *SENTIMENTS, *CAUSES)},
         }
         fields = []
         for column in self.input_columns:
