@@ -20,7 +20,10 @@ def test_report_command_writes_the_folder(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"report written to {out / 'report.html'}" in result.output
     assert "68 rows, 66 scored" in result.output
-    assert "groups: 2 shown, 2 suppressed" in result.output
+    assert (
+        "groups: 2 shown, 2 suppressed (1 with fewer than 10 rows, not named; 1 so that a smaller one cannot be "
+        "worked out by subtraction: 仓储三部)" in result.output
+    )
     assert "group x wave cells suppressed: 2" in result.output
     assert SMALL_GROUP not in result.output
     for path in out.iterdir():

@@ -54,13 +54,5 @@ def report_command(
         )
         summary = build_report(scored, out, options, overwrite=force)
     typer.echo(f"report written to {summary.out_dir / 'report.html'} ({', '.join(summary.files[1:])} beside it)")
-    typer.echo(f"{summary.rows:,} rows, {summary.scored:,} scored")
-    if group_col:
-        typer.echo(
-            f"groups: {summary.groups_shown} shown, {summary.groups_suppressed} suppressed "
-            f"(fewer than {min_group_size} rows, or to prevent derivation by subtraction)"
-        )
-    if wave_col:
-        typer.echo(f"waves: {summary.waves_shown} shown, {summary.waves_suppressed} suppressed")
-    if group_col and wave_col:
-        typer.echo(f"group x wave cells suppressed: {summary.cells_suppressed}")
+    for line in summary.lines(min_group_size, groups=group_col is not None, waves=wave_col is not None):
+        typer.echo(line)

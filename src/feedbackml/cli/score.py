@@ -146,3 +146,5 @@ def score_command(
                 ReportOptions(text_col=text_col, group_col=group_col, wave_col=wave_col, min_group_size=min_group_size),
             )
         typer.echo(f"report written to {built.out_dir / 'report.html'}")
+        for line in built.lines(min_group_size, groups=group_col is not None, waves=wave_col is not None)[1:]:
+            typer.echo(line)

@@ -16,7 +16,7 @@ from feedbackml.artifacts import publishing
 from feedbackml.report.aggregate import SCORED_COLUMNS, collect
 from feedbackml.report.privacy import suppress_table
 from feedbackml.report.render import render_html
-from feedbackml.report.view import build_view, write_csvs
+from feedbackml.report.view import TEXT_KEYS, build_view, write_csvs
 
 __all__ = ["SCORED_COLUMNS", "ReportOptions", "ReportSummary", "build_report"]
 
@@ -30,6 +30,8 @@ class ReportOptions:
     wave_col: str | None = None
     min_group_size: int = 10
     samples_per_barrier: int = 5
+    top_pairs: int = 20  # rows of the ranked list of department pairs
+    review_samples: int = 20  # flagged comments listed for the analyst
     sample_chars: int = 160
     top_words: int = 10
     min_word_comments: int = 3
@@ -43,6 +45,8 @@ class ReportOptions:
         checks = {
             "min_group_size": (self.min_group_size, 2),
             "samples_per_barrier": (self.samples_per_barrier, 0),
+            "top_pairs": (self.top_pairs, 1),
+            "review_samples": (self.review_samples, 0),
             "sample_chars": (self.sample_chars, 20),
             "top_words": (self.top_words, 0),
             "min_word_comments": (self.min_word_comments, 1),
@@ -69,6 +73,35 @@ class ReportSummary:
     waves_suppressed: int
     cells_suppressed: int
     model_versions: list[str] = field(default_factory=list)
+    groups_suppressed_named: list[str] = field(default_factory=list)  # hidden only against subtraction (>= k)
+    pairs_shown: int = 0
+    pairs_suppressed: int = 0
+
+    def lines(self, min_group_size: int, *, groups: bool, waves: bool) -> list[str]:
+        """What the command prints: counts, and which groups were hidden and why (small ones only counted)."""
+        found = [f"{self.rows:,} rows, {self.scored:,} scored"]
+        if groups:
+            small = self.groups_suppressed - len(self.groups_suppressed_named)
+            found.append(
+                f"groups: {self.groups_shown} shown, {self.groups_suppressed} suppressed "
+                f"({small} with fewer than {min_group_size} rows, not named"
+                + (
+                    f"; {len(self.groups_suppressed_named)} so that a smaller one cannot be worked out by "
+                    f"subtraction: {', '.join(self.groups_suppressed_named)}"
+                    if self.groups_suppressed_named
+                    else ""
+                )
+                + ")"
+            )
+        if waves:
+            found.append(f"waves: {self.waves_shown} shown, {self.waves_suppressed} suppressed")
+        if groups and waves:
+            found.append(f"group x wave cells suppressed: {self.cells_suppressed}")
+        if self.pairs_shown or self.pairs_suppressed:
+            found.append(
+                f"internal-customer map: {self.pairs_shown} department pairs shown, {self.pairs_suppressed} hidden"
+            )
+        return found
 
 
 def _check_destination(scored: Path, out_dir: Path, overwrite: bool) -> None:
@@ -114,6 +147,8 @@ def build_report(
         "group_col": options.group_col,
         "wave_col": options.wave_col,
         "samples_per_barrier": options.samples_per_barrier,
+        "top_pairs": options.top_pairs,
+        "review_samples": options.review_samples,
         "sample_chars": options.sample_chars,
         "top_words": options.top_words,
         "min_word_comments": options.min_word_comments,
@@ -130,7 +165,7 @@ def build_report(
     with publishing(out_dir) as staging:
         files = ["report.html", "aggregates.json"]
         (staging / "report.html").write_text(render_html(view), encoding="utf-8")
-        numbers = {key: value for key, value in view.items() if key != "samples"}
+        numbers = {key: value for key, value in view.items() if key not in TEXT_KEYS}
         (staging / "aggregates.json").write_text(json.dumps(numbers, ensure_ascii=False, indent=1), encoding="utf-8")
         files += write_csvs(view, staging)
     return ReportSummary(
@@ -144,4 +179,7 @@ def build_report(
         waves_suppressed=view.get("suppressed_waves", 0),
         cells_suppressed=view.get("suppressed_cells", 0),
         model_versions=view["model_versions"],
+        groups_suppressed_named=view.get("suppressed_groups_complementary", []),
+        pairs_shown=len(view["internal"]["pairs"]) if "internal" in view else 0,
+        pairs_suppressed=view["internal"]["hidden_pairs"] if "internal" in view else 0,
     )

@@ -7,21 +7,20 @@ cells that stay visible feed words and samples. Memory depends on the number of 
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import os
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from feedbackml.io import InputError, Row, describe_columns, file_format, iter_rows, read_header
-from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
+from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS
+from feedbackml.report.samples import Pool, Sample, clean, dedup_key, offer, spread_rank, uncertainty
 from feedbackml.report.tally import EXPECTED, Scored, Tally, total
 
-__all__ = ["BLANK", "SCORED_COLUMNS", "Aggregates", "Cell", "Pair", "Tally", "collect", "total"]
+__all__ = ["BLANK", "SCORED_COLUMNS", "Aggregates", "Cell", "Pair", "Sample", "Tally", "collect", "dedup_key", "total"]
 
 BLANK = "(blank)"
 STATUSES = ("ok", "empty", "error")
@@ -47,15 +46,6 @@ Cell = tuple[str, str]  # (group, wave)
 Pair = tuple[str, str, str]  # (writer's group, the department the comment is about, wave)
 
 
-@dataclass(frozen=True)
-class Sample:
-    """A candidate representative comment for one barrier (text not yet redacted)."""
-
-    probability: float
-    line: int
-    text: str
-
-
 @dataclass
 class Aggregates:
     """What the pass over the file collected."""
@@ -65,11 +55,15 @@ class Aggregates:
     # per cell, per barrier: in how many comments each word was evidence for that barrier
     words: dict[Cell, list[Counter[str]]] = field(default_factory=dict)
     # per cell, per barrier: min-heap of (probability, -line, Sample) holding the most probable comments
-    pools: dict[Cell, list[list[tuple[float, int, Sample]]]] = field(default_factory=dict)
+    pools: dict[Cell, list[Pool]] = field(default_factory=dict)
     # per cell, per cause: the same for comments carrying that cause
-    cause_pools: dict[Cell, list[list[tuple[float, int, Sample]]]] = field(default_factory=dict)
+    cause_pools: dict[Cell, list[Pool]] = field(default_factory=dict)
     # the internal-customer map: one tally per (writer's group, about department, wave)
     pairs: dict[Pair, Tally] = field(default_factory=dict)
+    # per (writer's group, about department): a reproducible spread of its comments, for drill-down
+    pair_pools: dict[tuple[str, str], Pool] = field(default_factory=dict)
+    # per cell: the flagged (needs_review) comments closest to a coin flip
+    review_pools: dict[Cell, Pool] = field(default_factory=dict)
     model_versions: Counter[str] = field(default_factory=Counter)
     words_pruned: bool = False
     has_causes: bool = False  # the file has the causes column (a model with a cause head scored it)
@@ -158,6 +152,11 @@ class Collector:
         self.result.has_causes |= "causes" in data
         self.result.has_about |= "about" in data
         extra = [self._optional_probability(row, data, f"p_{key}") for key in EXPECTED[len(BARRIERS) :]]
+        # a cause's probability is conditional on its barrier (the head learns causes under a present barrier):
+        # the chance that the comment carries the cause is the product
+        for offset, cause in enumerate(CAUSES, start=1):
+            if extra[offset] is not None:
+                extra[offset] = extra[offset] * probabilities[BARRIERS.index(BARRIER_OF_CAUSE[cause])]  # type: ignore[operator]
         version = data["model_version"]
         if version not in (None, ""):
             self._model_version(str(version))
@@ -170,9 +169,23 @@ class Collector:
                 pair = self.result.pairs[key] = Tally()
             pair.record(scored)
         self._collect_words(cell, barriers, evidence)
-        self._collect_samples(self.result.pools, cell, barriers, probabilities, row.line, data[self.text_col])
-        cause_probabilities = [p if p is not None else 0.0 for p in extra[1:]]
-        self._collect_samples(self.result.cause_pools, cell, causes, cause_probabilities, row.line, data[self.text_col])
+        text = clean(data[self.text_col]) if data[self.text_col] is not None else ""
+        if not text:
+            return
+        for store, labels, ranks in (
+            (self.result.pools, barriers, probabilities),
+            (self.result.cause_pools, causes, [p if p is not None else 0.0 for p in extra[1:]]),
+        ):
+            if labels:
+                pools = store.setdefault(cell, [[] for _ in ranks])
+                for index in labels:
+                    offer(pools[index], ranks[index], row.line, text, self.samples)
+        for department in about:
+            pool = self.result.pair_pools.setdefault((group, department), [])
+            offer(pool, spread_rank(text), row.line, text, self.samples, shown=extra[0] or 0.0)
+        if review:
+            pool = self.result.review_pools.setdefault(cell, [])
+            offer(pool, uncertainty(probabilities), row.line, text, self.samples * 4)
 
     # --- values ----------------------------------------------------------------------------------------
 
@@ -310,41 +323,6 @@ class Collector:
                 counter.clear()
                 counter.update(dict(kept))
                 self.result.words_pruned = True
-
-    def _collect_samples(
-        self,
-        store: dict[Cell, list[list[tuple[float, int, Sample]]]],
-        cell: Cell,
-        labels: list[int],
-        probabilities: list[float],
-        line: int,
-        text: Any,
-    ) -> None:
-        """Keep, per cell and label, the most probable comments; a text already kept for that label is not kept
-        twice (surveys repeat sentences, and five copies of one sentence represent nothing)."""
-        if not labels or self.samples <= 0 or text is None:
-            return
-        text = " ".join(str(text).split())[:_POOL_TEXT_CHARS]
-        if not text:
-            return
-        pools = store.get(cell)
-        if pools is None:
-            pools = store[cell] = [[] for _ in probabilities]
-        key = dedup_key(text)
-        for index in labels:
-            heap = pools[index]
-            if any(dedup_key(kept.text) == key for _, _, kept in heap):
-                continue
-            entry = (probabilities[index], -line, Sample(probabilities[index], line, text))
-            if len(heap) < self.samples:
-                heapq.heappush(heap, entry)
-            elif entry[:2] > heap[0][:2]:
-                heapq.heapreplace(heap, entry)
-
-
-def dedup_key(text: str) -> str:
-    """Two comments that differ only in punctuation, spacing, case or width are one comment to a reader."""
-    return "".join(char for char in unicodedata.normalize("NFKC", text).lower() if char.isalnum())[:200]
 
 
 def _key(value: Any) -> str:

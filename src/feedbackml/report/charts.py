@@ -59,6 +59,30 @@ svg text { font-size: 12px; fill: var(--ink); }
 blockquote { margin: 8px 0; padding: 8px 12px; border-left: 4px solid var(--line); background: #fafbfc; }
 blockquote small { display: block; margin-top: 2px; }
 .privacy { background: #fff8e6; border: 1px solid #f0d9a0; border-radius: 8px; padding: 4px 18px; }
+.filters { position: sticky; top: 0; z-index: 2; display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: center;
+  margin: 12px -8px; padding: 8px; background: #fff; border-bottom: 1px solid var(--line); font-size: 13px; }
+.filters select, .filters button { font: inherit; padding: 2px 4px; }
+th[data-sort]::after { content: " ↕"; color: var(--muted); }
+table.sortable th { cursor: pointer; }
+details summary { cursor: pointer; color: #2a7f9e; }
+details blockquote { font-size: 13px; }
+[hidden] { display: none !important; }
+@media (max-width: 640px) {
+  main { padding: 12px 12px 32px; }
+  h1 { font-size: 21px; }
+  table { display: block; overflow-x: auto; max-width: 100%; }
+  .card { flex-basis: 42%; }
+  .filters { position: static; }
+}
+@media print {
+  body { background: #fff; }
+  main { max-width: none; padding: 0; }
+  .filters { display: none; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  table, svg, blockquote, tr, .card, .privacy { break-inside: avoid; page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  details > summary { list-style: none; }
+}
 """
 
 
@@ -178,5 +202,42 @@ def svg_trend(
         parts.append(f'<rect x="{x:.0f}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>')
         parts.append(f'<text x="{x + 14:.0f}" y="{legend_y}">{esc(name)}</text>')
         x += 22 + 7.5 * len(name)
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every value in it went through esc()
+
+
+def svg_heatmap(rows: list[str], columns: list[str], cells: dict[tuple[str, str], tuple[int, float | None]]) -> Markup:
+    """The internal-customer map: writers (rows) x departments written about (columns); each cell's shade is
+    its negative share, its text the number of comments. A hidden pair is drawn like an empty one: that a few
+    comments exist between two departments is itself something a small group should not have shown."""
+    label_w, cell_w, cell_h, head_h = 120, 58, 26, 92
+    width, height = label_w + cell_w * len(columns) + 10, head_h + cell_h * len(rows) + 8
+    parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" class="heat">']
+    for j, column in enumerate(columns):
+        x = label_w + j * cell_w + cell_w / 2
+        parts.append(
+            f'<text transform="translate({x:.1f},{head_h - 6}) rotate(-40)"><title>{esc(column)}</title>'
+            f"{esc(_short_label(column))}</text>"
+        )
+    for i, row in enumerate(rows):
+        y = head_h + i * cell_h
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end"><title>{esc(row)}</title>'
+            f"{esc(_short_label(row))}</text>"
+        )
+        for j, column in enumerate(columns):
+            x = label_w + j * cell_w
+            if (row, column) not in cells:
+                parts.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="#fafbfc"/>')
+                continue
+            n, negative = cells[(row, column)]
+            alpha = 0.08 + 0.85 * (negative or 0.0)
+            ink = "#fff" if alpha > 0.55 else "#1f2933"
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="#b23a48" '
+                f'fill-opacity="{alpha:.2f}"><title>{esc(row)} → {esc(column)}: n={n}, '
+                f"负面 {pct(negative)}</title></rect>"
+                f'<text x="{x + cell_w / 2 - 1:.1f}" y="{y + 17}" text-anchor="middle" style="fill:{ink}">{n}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every value in it went through esc()

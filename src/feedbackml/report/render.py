@@ -1,5 +1,6 @@
 """The report as one self-contained HTML page, rendered from the Jinja2 template ``templates/report.html.j2``
-with autoescaping: inline CSS, charts as inline SVG (``charts.py``), no scripts, no network references."""
+with autoescaping: inline CSS, charts as inline SVG (``charts.py``), one inline script of ours
+(``templates/report.js``: sorting, filters, print) under a Content-Security-Policy that allows no network."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.report.charts import COLORS, CSS, NAMES, pct, svg_bars, svg_stacked, svg_trend
+from feedbackml.report.charts import COLORS, CSS, NAMES, pct, svg_bars, svg_heatmap, svg_stacked, svg_trend
 from feedbackml.report.view import CHANGE_ALPHA, METRICS
+
+MAP_SIDE = 16  # departments per side of the drawn map
 
 
 @cache
@@ -68,6 +71,19 @@ def charts(view: dict[str, Any]) -> dict[str, Markup]:
             ]
             series.append((NAMES[metric], COLORS[metric], values, [wave["changes"][metric]["flag"] for wave in waves]))
         found["trend"] = svg_trend([wave["wave"] for wave in waves], series)
+    internal = view.get("internal")
+    if internal and internal["shown"]:
+        cells: dict[tuple[str, str], tuple[int, float | None]] = {
+            (pair["from"], pair["about"]): (pair["n"], pair["negative"]["share"]) for pair in internal["pairs"]
+        }
+        # the map draws the departments with the most shown comments (the ranked list and the CSV have them all)
+        sums: dict[tuple[int, str], int] = {}
+        for (writer, about), (n, _) in cells.items():
+            sums[(0, writer)] = sums.get((0, writer), 0) + n
+            sums[(1, about)] = sums.get((1, about), 0) + n
+        rows = [w for w in internal["writers"] if (0, w) in sums][:MAP_SIDE]
+        columns = sorted((a for a in internal["targets"] if (1, a) in sums), key=lambda a: (-sums[(1, a)], a))
+        found["map"] = svg_heatmap(rows, columns[:MAP_SIDE], cells)
     return found
 
 

@@ -12,11 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from feedbackml.io import spreadsheet_safe
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.report.aggregate import BLANK, Aggregates, Cell, Tally, total
+from feedbackml.report.internal import cause_view, csv_tables, internal_map
+from feedbackml.report.samples import Pool, quote
 from feedbackml.text import redact
 
 CHANGE_ALPHA = 0.05
+TEXT_KEYS = frozenset(
+    {"samples", "cause_samples", "review_samples", "pair_samples"}
+)  # redacted comment text: the page only, never the JSON
 METRICS: tuple[str, ...] = (*BARRIERS, "negative")  # the shares the trend follows
 _NATURAL = re.compile(r"(\d+)")
 
@@ -120,30 +125,18 @@ def _top_words(counter: Counter[str], limit: int, minimum: int) -> list[dict[str
 
 
 def _samples(
-    aggregates: Aggregates, visible: list[Cell], per_barrier: int, max_chars: int
+    pools: dict[Cell, list[Pool]], labels: tuple[str, ...], visible: list[Cell], per_label: int, max_chars: int
 ) -> dict[str, list[dict[str, Any]]]:
-    result: dict[str, list[dict[str, Any]]] = {}
-    for index, label in enumerate(BARRIERS):
-        candidates = [
-            (sample, cell)
-            for cell in visible
-            for _, _, sample in aggregates.pools.get(cell, [[]] * len(BARRIERS))[index]
-        ]
-        candidates.sort(key=lambda item: (-item[0].probability, item[0].line))
-        chosen: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for sample, (group, wave) in candidates:
-            if len(chosen) >= per_barrier:
-                break
-            text = redact(sample.text)
-            if len(text) > max_chars:
-                text = text[: max_chars - 1].rstrip() + "…"
-            if text in seen:
-                continue
-            seen.add(text)
-            chosen.append({"group": group, "wave": wave, "probability": round(sample.probability, 4), "text": text})
-        result[label] = chosen
-    return result
+    """Per label, the most probable comments of the visible cells, redacted and shortened."""
+    empty: list[Pool] = [[] for _ in labels]
+    return {
+        label: quote(
+            [(rank, sample, cell) for cell in visible for rank, _, sample in pools.get(cell, empty)[index]],
+            per_label,
+            max_chars,
+        )
+        for index, label in enumerate(labels)
+    }
 
 
 def build_view(
@@ -196,6 +189,10 @@ def build_view(
         view["groups"] = [{"group": group, **distribution(group_tallies[group])} for group in shown_groups]
         view["groups_total"] = len(group_tallies)
         view["suppressed_groups"] = len(hidden_groups)
+        k = settings["min_group_size"]
+        # groups of at least k hidden only so that a smaller one cannot be worked out: these may be named
+        view["suppressed_groups_complementary"] = sorted(g for g in hidden_groups if group_tallies[g].n >= k)
+        view["suppressed_groups_small"] = sum(1 for g in hidden_groups if group_tallies[g].n < k)
     if has_waves:
         waves = []
         previous: Tally | None = None
@@ -252,7 +249,33 @@ def build_view(
             )
     view["evidence_words"] = evidence
     view["evidence_words_pruned"] = aggregates.words_pruned
-    view["samples"] = _samples(aggregates, visible_cells, settings["samples_per_barrier"], settings["sample_chars"])
+    per_label, chars = settings["samples_per_barrier"], settings["sample_chars"]
+    view["samples"] = _samples(aggregates.pools, BARRIERS, visible_cells, per_label, chars)
+    flagged = [
+        (rank, sample, cell) for cell in visible_cells for rank, _, sample in aggregates.review_pools.get(cell, [])
+    ]
+    view["review_samples"] = quote(flagged, settings["review_samples"], chars)
+    view["expected"] = {key: overall.expected(key) for key in (*BARRIERS, "negative")}
+    if aggregates.has_causes:
+        view["causes"] = cause_view(
+            overall,
+            group_tallies,
+            wave_tallies,
+            shown_groups if has_groups else [],
+            shown_waves if has_waves else [],
+        )
+        view["cause_samples"] = _samples(aggregates.cause_pools, CAUSES, visible_cells, per_label, chars)
+    if aggregates.has_about:
+        view["internal"] = internal_map(
+            aggregates,
+            hidden_groups=hidden_groups,
+            hidden_waves=hidden_waves,
+            shown_waves=shown_waves if has_waves else [],
+            k=settings["min_group_size"],
+            samples=per_label,
+            sample_chars=chars,
+        )
+        view["pair_samples"] = view["internal"].pop("comments", {})
     return view
 
 
@@ -347,4 +370,7 @@ def write_csvs(view: dict[str, Any], folder: Path) -> list[str]:
     ]
     _write_csv(folder / "evidence_words.csv", words, ["scope", "group", "barrier", "rank", "word", "comments"])
     written.append("evidence_words.csv")
+    for name, (rows, columns) in csv_tables(view).items():
+        _write_csv(folder / name, rows, columns)
+        written.append(name)
     return written

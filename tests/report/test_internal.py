@@ -1,0 +1,173 @@
+"""Causes and the internal-customer map in the report: cause shares per barrier, group and wave with calibrated
+expected shares; the map of who writes about whom, where a small pair appears in no output file; the
+per-department view with its change since the previous wave; files of older versions still report."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedbackml.labels import CAUSES
+from feedbackml.report import ReportOptions, build_report
+from feedbackml.report.tally import Scored, Tally, wilson
+from tests.test_report import output_bytes, read_csv, scored, write_csv, write_jsonl
+
+OPTIONS = ReportOptions(group_col="department", wave_col="wave", min_group_size=10)
+SMALL_PAIR_WORD = "对账单"  # written only in the four 财务部 → 采购部 comments
+
+
+def row(
+    number: int,
+    group: str,
+    wave: str,
+    text: str,
+    *,
+    about: str = "",
+    causes: tuple[str, ...] = (),
+    sentiment: str = "neutral",
+    barriers: tuple[str, ...] = ("objective",),
+    words: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    base = scored(number, group, wave, text, barriers=barriers, sentiment=sentiment, words=words)
+    base["causes"] = "|".join(causes)
+    base["about"] = about
+    for cause in CAUSES:
+        base[f"p_{cause}"] = 0.9 if cause in causes else 0.05
+    return base
+
+
+def survey() -> list[dict[str, Any]]:
+    """销售部 writes 24 comments about IT部 (12 per wave, far more negative in Q2), 生产部 24 about 采购部,
+    财务部 4 about 采购部 (must stay hidden), plus comments naming nobody."""
+    rows: list[dict[str, Any]] = []
+    for wave, negatives in (("Q1", 2), ("Q2", 10)):
+        for i in range(12):
+            sentiment = "negative" if i < negatives else "neutral"
+            rows.append(
+                row(
+                    len(rows),
+                    "销售部",
+                    wave,
+                    f"IT系统又卡了{i}",
+                    about="IT部",
+                    causes=("systems_info",),
+                    sentiment=sentiment,
+                )
+            )
+    for i in range(24):
+        rows.append(
+            row(len(rows), "生产部", "Q1" if i % 2 else "Q2", f"采购审批太慢{i}", about="采购部", causes=("process",))
+        )
+    for i in range(4):
+        rows.append(
+            row(
+                len(rows),
+                "财务部",
+                "Q1",
+                f"采购的{SMALL_PAIR_WORD}总是不对{i}",
+                about="采购部",
+                causes=("unwilling",),
+                barriers=("subjective",),
+                sentiment="negative",
+                words=(SMALL_PAIR_WORD,),
+            )
+        )
+    for i in range(16):
+        rows.append(
+            row(len(rows), "财务部", "Q1" if i % 2 else "Q2", f"整体还行{i}", barriers=(), sentiment="positive")
+        )
+    for i in range(4):
+        rows.append(row(len(rows), "生产部", "Q1" if i % 2 else "Q2", f"流程有点乱{i}", causes=("process",)))
+    return rows
+
+
+@pytest.fixture(params=["csv", "jsonl"])
+def survey_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    writer = write_csv if request.param == "csv" else write_jsonl
+    return writer(tmp_path / f"scored.{request.param}", survey())
+
+
+def test_cause_shares_per_barrier_group_and_wave(survey_file: Path, tmp_path: Path) -> None:
+    build_report(survey_file, tmp_path / "report", OPTIONS)
+    numbers = json.loads((tmp_path / "report" / "aggregates.json").read_text(encoding="utf-8"))
+    objective = next(block for block in numbers["causes"]["overall"] if block["barrier"] == "objective")
+    process = next(cause for cause in objective["causes"] if cause["cause"] == "process")
+    assert objective["n"] == 52 and process["n"] == 28 and process["name"] == "流程与审批"
+    assert process["share_of_barrier"] == round(28 / 52, 4) and process["share"] == round(28 / 72, 4)
+    # the mean over scored comments of p_objective x p_process (a cause's probability is given its barrier):
+    # 28 process rows 0.8 x 0.9, 24 other objective rows 0.8 x 0.05, 20 rows without objective 0.1 x 0.05
+    expected = (28 * 0.72 + 24 * 0.04 + 20 * 0.005) / 72
+    assert math.isclose(process["expected"]["share"], round(expected, 4))
+    assert process["expected"]["low"] < process["expected"]["share"] < process["expected"]["high"]
+    groups = {entry["group"] for entry in numbers["causes"]["groups"]}
+    assert groups == {"销售部", "生产部", "财务部"}
+    assert [entry["wave"] for entry in numbers["causes"]["waves"]] == ["Q1", "Q2"]
+    rows = read_csv(tmp_path / "report" / "causes.csv")
+    assert {row["scope"] for row in rows} == {"overall", "group", "wave"} and len(rows) == (1 + 3 + 2) * len(CAUSES)
+
+
+def test_the_map_ranks_pairs_and_hides_a_four_comment_pair_everywhere(survey_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    build_report(survey_file, out, OPTIONS)
+    numbers = json.loads((out / "aggregates.json").read_text(encoding="utf-8"))
+    internal = numbers["internal"]
+    shown = {(pair["from"], pair["about"]): pair for pair in internal["pairs"]}
+    assert ("财务部", "采购部") not in shown and internal["hidden_pairs"] >= 1
+    top = internal["pairs"][0]
+    assert (top["from"], top["about"], top["n"], top["negative"]["n"]) == ("销售部", "IT部", 24, 12)
+    assert top["top_causes"][0]["cause"] == "systems_info"
+    # 采购部's column total would give the hidden pair away by subtraction: 生产部 → 采购部 is hidden too
+    assert ("生产部", "采购部") not in shown
+    for name, content in output_bytes(out).items():
+        assert SMALL_PAIR_WORD.encode() not in content, name
+        assert "采购的".encode() not in content, name  # none of its comments is quoted
+    pairs = read_csv(out / "pairs.csv")
+    assert [(pair["from"], pair["about"]) for pair in pairs] == [(p["from"], p["about"]) for p in internal["pairs"]]
+
+
+def test_control_with_a_lower_threshold_the_small_pair_shows(survey_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    build_report(survey_file, out, ReportOptions(group_col="department", wave_col="wave", min_group_size=4))
+    internal = json.loads((out / "aggregates.json").read_text(encoding="utf-8"))["internal"]
+    assert ("财务部", "采购部") in {(pair["from"], pair["about"]) for pair in internal["pairs"]}
+    assert SMALL_PAIR_WORD in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_department_view_flags_the_planted_change(survey_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    build_report(survey_file, out, OPTIONS)
+    departments = json.loads((out / "aggregates.json").read_text(encoding="utf-8"))["internal"]["departments"]
+    it = next(department for department in departments if department["about"] == "IT部")
+    assert it["n"] == 24 and it["sentiment"]["negative"]["share"] == 0.5
+    low, high = wilson(12, 24)
+    assert (it["sentiment"]["negative"]["low"], it["sentiment"]["negative"]["high"]) == (low, high)
+    change = it["latest_change"]  # Q1 2/12 negative, Q2 10/12: the calibrated share rises far beyond noise
+    assert change["flag"] == "▲" and change["low"] > 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "内部客户地图 Internal-customer map" in html and "内部客户满意度" in html and "<svg" in html
+
+
+def test_a_file_without_causes_or_about_reports_as_before(tmp_path: Path) -> None:
+    rows = [scored(i, "A" if i % 2 else "B", "", "流程") for i in range(30)]
+    out = tmp_path / "report"
+    build_report(write_csv(tmp_path / "old.csv", rows), out, ReportOptions(group_col="department"))
+    numbers = json.loads((out / "aggregates.json").read_text(encoding="utf-8"))
+    assert "causes" not in numbers and "internal" not in numbers and "expected" in numbers
+    assert not (out / "causes.csv").exists() and not (out / "pairs.csv").exists()
+
+
+def test_expected_share_interval_is_the_normal_interval_of_the_mean() -> None:
+    tally = Tally()
+    values = [0.1, 0.2, 0.9, 0.8, 0.5]
+    for value in values:
+        tally.record(Scored((), 0, False, (), (value, None, None, None, *([None] * len(CAUSES)))))
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    found = tally.expected("subjective")
+    assert math.isclose(found["share"], round(mean, 4))
+    assert math.isclose(found["high"], round(min(mean + 1.959963984540054 * sd / math.sqrt(5), 1), 4))
+    assert tally.expected("objective") == {"share": None, "low": None, "high": None}
