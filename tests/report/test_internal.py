@@ -171,3 +171,42 @@ def test_expected_share_interval_is_the_normal_interval_of_the_mean() -> None:
     assert math.isclose(found["share"], round(mean, 4))
     assert math.isclose(found["high"], round(min(mean + 1.959963984540054 * sd / math.sqrt(5), 1), 4))
     assert tally.expected("objective") == {"share": None, "low": None, "high": None}
+
+
+def test_two_surveys_as_files_mark_the_change_against_the_previous(tmp_path: Path) -> None:
+    """Each file is one survey, in the order given (not sorted by name): the department view compares the second
+    with the first, exactly as when the same rows carry a wave column."""
+    rows = survey()
+    earlier = write_csv(tmp_path / "b-2025H2.csv", [row for row in rows if row["wave"] == "Q1"])
+    later = write_jsonl(tmp_path / "a-2026H1.jsonl", [row for row in rows if row["wave"] == "Q2"])
+    as_files = build_report([earlier, later], tmp_path / "files", ReportOptions(group_col="department"))
+    numbers = json.loads((tmp_path / "files" / "aggregates.json").read_text(encoding="utf-8"))
+    assert [wave["wave"] for wave in numbers["waves"]] == ["b-2025H2", "a-2026H1"] and as_files.waves_shown == 2
+    it = next(department for department in numbers["internal"]["departments"] if department["about"] == "IT部")
+    in_one = json.loads(
+        (
+            build_report(write_csv(tmp_path / "one.csv", rows), tmp_path / "one", OPTIONS).out_dir / "aggregates.json"
+        ).read_text(encoding="utf-8")
+    )
+    it_one = next(department for department in in_one["internal"]["departments"] if department["about"] == "IT部")
+    assert it["latest_change"] == it_one["latest_change"] and it["latest_change"]["flag"] == "▲"
+
+
+def test_report_command_takes_previous(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from feedbackml.cli import app
+
+    rows = survey()
+    earlier = write_csv(tmp_path / "2025H2.csv", [row for row in rows if row["wave"] == "Q1"])
+    later = write_csv(tmp_path / "2026H1.csv", [row for row in rows if row["wave"] == "Q2"])
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["report", str(later), "--previous", str(earlier), "--out", str(out), "--group-col", "department"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "waves: 2 shown, 0 suppressed" in result.output
+    waves = json.loads((out / "aggregates.json").read_text(encoding="utf-8"))["waves"]
+    assert [wave["wave"] for wave in waves] == ["2025H2", "2026H1"]
+    same = CliRunner().invoke(app, ["report", str(later), str(later), "--out", str(tmp_path / "x")])
+    assert same.exit_code == 1 and "has the same name as another scored file" in same.output

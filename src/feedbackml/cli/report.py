@@ -21,7 +21,13 @@ MinGroupSize = Annotated[
 
 
 def report_command(
-    scored: Annotated[Path, typer.Argument(help="A file written by 'feedbackml score' (CSV, JSONL, xlsx, Parquet).")],
+    scored: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files written by 'feedbackml score' (CSV, JSONL, xlsx, Parquet). Several files are several "
+            "surveys, oldest first: each is one wave and changes are marked against the one before."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder for report.html, aggregates.json and the CSV files.")],
     text_col: TextCol = "text",
     group_col: GroupCol = None,
@@ -35,6 +41,10 @@ def report_command(
     sheet: Sheet = None,
     header_row: HeaderRow = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="The previous survey's scored file: the report marks changes against it."),
+    ] = None,
 ) -> None:
     """Write the HR report of a scored file: HTML (opens offline), aggregates.json and CSVs, with small groups
     suppressed everywhere."""
@@ -52,7 +62,9 @@ def report_command(
             header_row=header_row,
             **({"title": title} if title else {}),
         )
-        summary = build_report(scored, out, options, overwrite=force)
+        files = [previous, *scored] if previous is not None else scored
+        summary = build_report(files, out, options, overwrite=force)
     typer.echo(f"report written to {summary.out_dir / 'report.html'} ({', '.join(summary.files[1:])} beside it)")
-    for line in summary.lines(min_group_size, groups=group_col is not None, waves=wave_col is not None):
+    several = len(scored) + (previous is not None) > 1
+    for line in summary.lines(min_group_size, groups=group_col is not None, waves=wave_col is not None or several):
         typer.echo(line)

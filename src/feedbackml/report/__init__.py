@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,14 +115,23 @@ def _check_destination(scored: Path, out_dir: Path, overwrite: bool) -> None:
 
 
 def build_report(
-    scored: str | os.PathLike[str], out_dir: str | os.PathLike[str], options: ReportOptions, *, overwrite: bool = False
+    scored: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    options: ReportOptions,
+    *,
+    overwrite: bool = False,
 ) -> ReportSummary:
-    """Stream ``scored`` once, apply the privacy rules and publish the report folder atomically: it appears
-    complete or not at all, and an existing folder is only replaced (``overwrite``) once the new one is done."""
-    scored, out_dir = Path(scored), Path(out_dir)
-    _check_destination(scored, out_dir, overwrite)
+    """Stream each scored file once, apply the privacy rules and publish the report folder atomically: it appears
+    complete or not at all, and an existing folder is only replaced (``overwrite``) once the new one is done.
+    Several files are several surveys (each one wave, oldest first) unless ``options.wave_col`` names the wave."""
+    files = [Path(scored)] if isinstance(scored, str | os.PathLike) else [Path(path) for path in scored]
+    if not files:
+        raise ValueError("no scored file given (expected at least one)")
+    out_dir = Path(out_dir)
+    for path in files:
+        _check_destination(path, out_dir, overwrite)
     aggregates = collect(
-        scored,
+        files,
         text_col=options.text_col,
         group_col=options.group_col,
         wave_col=options.wave_col,
@@ -133,19 +143,21 @@ def build_report(
     k = options.min_group_size
     rows = sum(tally.n for tally in aggregates.cells.values())
     if rows < k:
+        names = ", ".join(str(path) for path in files)
         raise ValueError(
-            f"{scored}: has {rows} rows (expected at least the minimum group size {k} for any report to be shown)"
+            f"{names}: {'has' if len(files) == 1 else 'have'} {rows} rows (expected at least the minimum group size "
+            f"{k} for any report to be shown)"
         )
     cell_sizes = {cell: tally.n for cell, tally in aggregates.cells.items()}
     hidden_groups, hidden_waves, hidden_cells = suppress_table(cell_sizes, k)
     settings = {
         "title": options.title,
-        "source": scored.name,
+        "source": ", ".join(path.name for path in files),
         "generated": (options.generated or dt.date.today()).isoformat(),
         "min_group_size": k,
         "text_col": options.text_col,
         "group_col": options.group_col,
-        "wave_col": options.wave_col,
+        "wave_col": options.wave_col or ("调查 survey" if len(files) > 1 else None),
         "samples_per_barrier": options.samples_per_barrier,
         "top_pairs": options.top_pairs,
         "review_samples": options.review_samples,
@@ -159,7 +171,7 @@ def build_report(
         hidden_waves=hidden_waves,
         hidden_cells=hidden_cells,
         has_groups=options.group_col is not None,
-        has_waves=options.wave_col is not None,
+        has_waves=options.wave_col is not None or len(files) > 1,
         settings=settings,
     )
     with publishing(out_dir) as staging:

@@ -11,6 +11,7 @@ import json
 import math
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class Aggregates:
     model_versions: Counter[str] = field(default_factory=Counter)
     words_pruned: bool = False
     has_causes: bool = False  # the file has the causes column (a model with a cause head scored it)
+    wave_sequence: list[str] = field(default_factory=list)  # surveys given as files, in the order given
     has_about: bool = False
 
 
@@ -118,6 +120,7 @@ class Collector:
         self.word_cap = word_cap
         self.needed = [text_col, *SCORED_COLUMNS] + [name for name in (group_col, wave_col) if name]
         self.result = Aggregates(self.path)
+        self.file_wave = ""  # the wave of every row of the file being read, when each file is one survey
 
     def _fail(self, row: Row, message: str) -> InputError:
         return InputError(self.path, message, line=row.line)
@@ -132,7 +135,7 @@ class Collector:
         if missing:
             raise self._fail(row, _missing_message(missing, "this record lacks it"))
         group = _key(data.get(self.group_col)) if self.group_col else ""
-        wave = _key(data.get(self.wave_col)) if self.wave_col else ""
+        wave = _key(data.get(self.wave_col)) if self.wave_col else self.file_wave
         cell = (group, wave)
         tally = self.result.cells.get(cell)
         if tally is None:
@@ -333,8 +336,19 @@ def _key(value: Any) -> str:
     return text or BLANK
 
 
+def survey_labels(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """One wave name per file when each file is one survey: the file name without its suffix (the whole name
+    when two files share a stem); refuses two files of the same name."""
+    stems = [Path(path).stem for path in paths]
+    labels = [Path(path).name if stems.count(stem) > 1 else stem for path, stem in zip(paths, stems, strict=True)]
+    for path, label in zip(paths, labels, strict=True):
+        if labels.count(label) > 1:
+            raise InputError(path, f"has the same name as another scored file (expected one name per survey: {label})")
+    return labels
+
+
 def collect(
-    path: str | os.PathLike[str],
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     text_col: str,
     group_col: str | None,
@@ -344,14 +358,21 @@ def collect(
     sheet: str | None = None,
     header_row: int = 1,
 ) -> Aggregates:
-    """Read the scored file once and return its aggregates; raises InputError naming file, line and column."""
-    file_format(path)
-    if not Path(path).is_file():
-        raise InputError(path, "no such file")
+    """Read the scored files once each and return their aggregates; raises InputError naming file, line and
+    column. Several files without ``wave_col`` are several surveys: each is a wave, in the order given."""
+    files = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     collector = Collector(
-        path, text_col=text_col, group_col=group_col, wave_col=wave_col, samples_per_barrier=samples_per_barrier
+        files[0], text_col=text_col, group_col=group_col, wave_col=wave_col, samples_per_barrier=samples_per_barrier
     )
-    check_columns(path, collector.needed, encoding=encoding, sheet=sheet, header_row=header_row)
-    for row in iter_rows(path, encoding=encoding, sheet=sheet, header_row=header_row):
-        collector.add(row)
+    labels = survey_labels(files) if len(files) > 1 and wave_col is None else [""] * len(files)
+    for path in files:
+        file_format(path)
+        if not Path(path).is_file():
+            raise InputError(path, "no such file")
+        check_columns(path, collector.needed, encoding=encoding, sheet=sheet, header_row=header_row)
+    collector.result.wave_sequence = [label for label in labels if label]
+    for path, label in zip(files, labels, strict=True):
+        collector.path, collector.file_wave = str(path), label
+        for row in iter_rows(path, encoding=encoding, sheet=sheet, header_row=header_row):
+            collector.add(row)
     return collector.result

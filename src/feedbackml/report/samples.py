@@ -15,7 +15,7 @@ from feedbackml.text import redact
 POOL_TEXT_CHARS = 1000  # a sample is shown shortened; keep enough that redaction sees whole numbers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)  # ordered: pool entries that tie on rank and line (two files) still compare
 class Sample:
     """A comment the report may quote (text not yet redacted); ``probability`` is what it was ranked by."""
 

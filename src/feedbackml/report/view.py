@@ -162,11 +162,13 @@ def build_view(
         (group for group in group_tallies if group not in hidden_groups),
         key=lambda group: (-group_tallies[group].n, group),
     )
-    shown_waves = sorted((wave for wave in wave_tallies if wave not in hidden_waves), key=wave_order)
+    sequence = {wave: index for index, wave in enumerate(aggregates.wave_sequence)}
+    order = (lambda wave: (sequence[wave],)) if sequence else wave_order  # surveys keep their given order
+    shown_waves = sorted((wave for wave in wave_tallies if wave not in hidden_waves), key=order)
     rank = {group: position for position, group in enumerate(shown_groups)}
     visible_cells = sorted(
         (cell for cell in cells if cell not in hidden_cells and cell[0] in rank and cell[1] not in hidden_waves),
-        key=lambda cell: (rank[cell[0]], wave_order(cell[1])),
+        key=lambda cell: (rank[cell[0]], order(cell[1])),
     )
 
     view: dict[str, Any] = {**settings, "model_versions": sorted(aggregates.model_versions)}
