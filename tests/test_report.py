@@ -162,7 +162,17 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def output_bytes(folder: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in folder.iterdir()}
+    """Every output file's bytes; a workbook's as the bytes of its (unzipped) parts, so a grep sees its text."""
+    import zipfile
+
+    found = {}
+    for path in folder.iterdir():
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as workbook:
+                found[path.name] = b"".join(workbook.read(name) for name in workbook.namelist())
+        else:
+            found[path.name] = path.read_bytes()
+    return found
 
 
 # --- privacy rules as pure functions ----------------------------------------------------------------------
@@ -576,6 +586,7 @@ def test_without_group_and_wave_columns(tmp_path: Path) -> None:
     assert (summary.rows, summary.groups_shown) == (68, 0)
     assert sorted(path.name for path in out.iterdir()) == [
         "aggregates.json",
+        "aggregates.xlsx",
         "barrier_sentiment.csv",
         "evidence_words.csv",
         "groups.csv",

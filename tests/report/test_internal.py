@@ -210,3 +210,17 @@ def test_report_command_takes_previous(tmp_path: Path) -> None:
     assert [wave["wave"] for wave in waves] == ["2025H2", "2026H1"]
     same = CliRunner().invoke(app, ["report", str(later), str(later), "--out", str(tmp_path / "x")])
     assert same.exit_code == 1 and "has the same name as another scored file" in same.output
+
+
+def test_aggregates_workbook_holds_every_table_with_named_sheets(survey_file: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "report"
+    build_report(survey_file, out, OPTIONS)
+    workbook = load_workbook(out / "aggregates.xlsx", read_only=True)
+    assert "部门对 pairs" in workbook.sheetnames and "原因 causes" in workbook.sheetnames
+    sheet = [list(row) for row in workbook["部门对 pairs"].iter_rows(values_only=True)]
+    pairs = read_csv(out / "pairs.csv")
+    assert sheet[0] == list(pairs[0]) and len(sheet) == len(pairs) + 1
+    assert [str(value) for value in sheet[1][:3]] == [pairs[0]["from"], pairs[0]["about"], pairs[0]["n"]]
+    workbook.close()

@@ -286,6 +286,18 @@ def test_formula_cells_are_neutralised_in_csv_unless_raw_cells(tmp_path: Path, t
             assert row[0] == row[2] == (cell if raw else "'" + cell)
             assert row[1] == "-3.5"  # a plain number is no formula
     assert json.loads(next(iter_rows(tmp_path / "scored.csv")).data["evidence"]) is not None  # type: ignore[index]
+    # an Excel output: the same columns and rows as the CSV, typed numbers, formulas neutralised the same way
+    options = _options(tmp_path, tiny_model, tmp_path / "survey.xlsx", "scored.xlsx")
+    score(options, engine=LocalEngine(model))
+    book = openpyxl.load_workbook(options.output, read_only=True)
+    assert book.sheetnames == ["评分结果 scored"]
+    rows = [list(row) for row in book.active.iter_rows(values_only=True)]
+    book.close()
+    as_csv = [row.data for row in iter_rows(tmp_path / "scored.csv")]
+    assert rows[0] == ["'=cmd", *list(as_csv[0])[1:]] and len(rows) == len(as_csv) + 1
+    for row, cell in zip(rows[1:], cells, strict=True):
+        assert row[0] == row[2] == "'" + cell and row[1] == "-3.5"
+    assert [isinstance(row[rows[0].index("p_objective")], float) for row in rows[1:]] == [True] * len(cells)
 
 
 def test_checkpoint_left_without_state_resumes(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]

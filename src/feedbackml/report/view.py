@@ -3,7 +3,6 @@ are all rendered from, so they show the same numbers and nothing a hidden group 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import re
@@ -11,11 +10,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from feedbackml.io import spreadsheet_safe
 from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.report.aggregate import BLANK, Aggregates, Cell, Tally, total
 from feedbackml.report.internal import cause_view, csv_tables, internal_map
 from feedbackml.report.samples import Pool, quote
+from feedbackml.report.tables import write_tables
 from feedbackml.text import redact
 
 CHANGE_ALPHA = 0.05
@@ -284,14 +283,6 @@ def build_view(
 # --- CSV ------------------------------------------------------------------------------------------------
 
 
-def _safe(value: Any) -> Any:
-    """Spreadsheet programs run cells that start with = + - @ as formulas: quote such text (``spreadsheet_safe``,
-    shared with the scored CSV)."""
-    if isinstance(value, str):
-        return spreadsheet_safe(value)
-    return "" if value is None else value
-
-
 def _flat(distribution_: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {key: distribution_[key] for key in ("n", "ok", "empty", "error")}
     row["n_needs_review"] = distribution_["needs_review"]["n"]
@@ -317,35 +308,24 @@ def _flat_changes(values: dict[str, Any] | None) -> dict[str, Any]:
     return row
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:  # the BOM lets Excel read UTF-8
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({column: _safe(row.get(column)) for column in columns})
-
-
 def write_csvs(view: dict[str, Any], folder: Path) -> list[str]:
-    """The view's tables as CSV files for dashboards; returns the file names written."""
-    written = []
+    """The view's tables as CSV files for dashboards and one workbook of them all; returns the names written."""
+    tables: list[tuple[str, list[dict[str, Any]], list[str]]] = []
     groups = [{"scope": "overall", "group": "", **_flat(view["overall"])}]
     groups += [{"scope": "group", "group": row["group"], **_flat(row)} for row in view.get("groups", [])]
-    _write_csv(folder / "groups.csv", groups, ["scope", "group", *_flat(view["overall"])])
-    written.append("groups.csv")
+    tables.append(("groups.csv", groups, ["scope", "group", *_flat(view["overall"])]))
 
     cross = [
         {"barrier": row["barrier"], "sentiment": sentiment, "n": value["n"], "share_of_barrier": value["share"]}
         for row in view["barrier_sentiment"]
         for sentiment, value in row["sentiment"].items()
     ]
-    _write_csv(folder / "barrier_sentiment.csv", cross, ["barrier", "sentiment", "n", "share_of_barrier"])
-    written.append("barrier_sentiment.csv")
+    tables.append(("barrier_sentiment.csv", cross, ["barrier", "sentiment", "n", "share_of_barrier"]))
 
     change_columns = list(_flat_changes(None))
     if "waves" in view:
         waves = [{"wave": row["wave"], **_flat(row), **_flat_changes(row["changes"])} for row in view["waves"]]
-        _write_csv(folder / "waves.csv", waves, ["wave", *_flat(view["overall"]), *change_columns])
-        written.append("waves.csv")
+        tables.append(("waves.csv", waves, ["wave", *_flat(view["overall"]), *change_columns]))
     if "group_waves" in view:
         cells = []
         for row in view["group_waves"]:
@@ -355,8 +335,7 @@ def write_csvs(view: dict[str, Any], folder: Path) -> list[str]:
                 flat.update(_flat_changes(row.get("changes")))
             cells.append(flat)
         columns = ["group", "wave", "suppressed", *_flat(view["overall"]), *change_columns]
-        _write_csv(folder / "group_waves.csv", cells, columns)
-        written.append("group_waves.csv")
+        tables.append(("group_waves.csv", cells, columns))
 
     words = [
         {
@@ -370,9 +349,7 @@ def write_csvs(view: dict[str, Any], folder: Path) -> list[str]:
         for entry in view["evidence_words"]
         for rank, word in enumerate(entry["words"], start=1)
     ]
-    _write_csv(folder / "evidence_words.csv", words, ["scope", "group", "barrier", "rank", "word", "comments"])
-    written.append("evidence_words.csv")
+    tables.append(("evidence_words.csv", words, ["scope", "group", "barrier", "rank", "word", "comments"]))
     for name, (rows, columns) in csv_tables(view).items():
-        _write_csv(folder / name, rows, columns)
-        written.append(name)
-    return written
+        tables.append((name, rows, columns))
+    return write_tables(tables, folder)

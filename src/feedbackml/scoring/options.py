@@ -13,7 +13,7 @@ from feedbackml.about import Organisation
 from feedbackml.io import InputError
 from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 
-OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet")
+OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet", "xlsx")
 # The columns score appends, in order. ``source_line`` is where the row sits in the input (line, sheet row or
 # Parquet row number), so an error row can be looked up.
 ADDED_COLUMNS = (

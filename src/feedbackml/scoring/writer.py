@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from feedbackml.io import InputError, atomic_path, file_format, spreadsheet_safe
+from feedbackml.io import InputError, OutputError, atomic_path, file_format, spreadsheet_safe
 from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.scoring.options import ADDED_COLUMNS, OUTPUT_FORMATS
 
@@ -23,8 +23,7 @@ def output_format(path: Path) -> str:
     if kind not in OUTPUT_FORMATS:
         raise InputError(
             path,
-            f"cannot write '{path.suffix or '(none)'}' output (expected .csv, .tsv, .jsonl or .parquet; for Excel, "
-            "write .csv, which Excel opens — sheets stop at 1,048,576 rows)",
+            f"cannot write '{path.suffix or '(none)'}' output (expected .csv, .tsv, .jsonl, .parquet or .xlsx)",
         )
     return kind
 
@@ -61,13 +60,14 @@ class ChunkWriter:
         return text if self.raw_cells else spreadsheet_safe(text)
 
     def suffix(self) -> str:
-        return {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}[self.kind]
+        # an Excel output is assembled from JSONL chunks (typed, streamable); only the final file is a workbook
+        return {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet", "xlsx": ".jsonl"}[self.kind]
 
     def write(self, path: Path, records: list[dict[str, Any]]) -> None:
         with atomic_path(path) as temporary:
             if self.kind == "parquet":
                 self._write_parquet(temporary, records)
-            elif self.kind == "jsonl":
+            elif self.kind in ("jsonl", "xlsx"):
                 with temporary.open("w", encoding="utf-8") as handle:
                     for record in records:
                         handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
@@ -115,6 +115,9 @@ class ChunkWriter:
 
     def assemble(self, chunks: list[Path], destination: Path) -> None:
         with atomic_path(destination) as temporary:
+            if self.kind == "xlsx":
+                self._write_xlsx(temporary, chunks, destination)
+                return
             if self.kind == "parquet":
                 import pyarrow.parquet as pq
 
@@ -132,6 +135,42 @@ class ChunkWriter:
                 for chunk in chunks:
                     with chunk.open("rb") as handle:
                         shutil.copyfileobj(handle, out)
+
+    def _xlsx_cell(self, value: Any) -> Any:
+        """A workbook cell: numbers and booleans typed; text without the control characters a workbook cannot
+        hold, cut at Excel's 32,767 characters, and neutralised like a CSV cell unless ``raw_cells``."""
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        text = value if isinstance(value, str) else _flat(value)
+        text = ILLEGAL_CHARACTERS_RE.sub("", text)[:XLSX_MAX_CELL]
+        return text if self.raw_cells else spreadsheet_safe(text)
+
+    def _write_xlsx(self, temporary: Path, chunks: list[Path], destination: Path) -> None:
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("评分结果 scored")
+        sheet.append([self._xlsx_cell(column) for column in self.columns])
+        rows = 0
+        for chunk in chunks:
+            with chunk.open(encoding="utf-8") as handle:
+                for line in handle:
+                    rows += 1
+                    if rows >= XLSX_MAX_ROWS:
+                        raise OutputError(
+                            destination,
+                            f"has more than {XLSX_MAX_ROWS - 1:,} rows, more than an Excel sheet holds (expected "
+                            ".csv or .parquet for a file this large; the scored chunks stay in the checkpoint)",
+                        )
+                    record = json.loads(line)
+                    sheet.append([self._xlsx_cell(record.get(column)) for column in self.columns])
+        workbook.save(temporary)
+
+
+XLSX_MAX_ROWS = 1_048_576  # an Excel sheet's rows, the header included
+XLSX_MAX_CELL = 32_767  # characters an Excel cell holds
 
 
 def _header_line(columns: list[str], delimiter: str) -> str:
