@@ -37,11 +37,13 @@ base: $(BASE)/model.safetensors
 $(BASE)/model.safetensors: | $(STAMP)
 	$(BIN)/feedbackml base build --out $(BASE)
 
-# The HR analyst's path on a 20,000-row demo survey: score (resumable) and write the report.
+# The HR analyst's path on a demo survey (20,000 rows; `make demo DEMO_ROWS=5000` for a quicker one): score
+# (resumable) and write the report.
+DEMO_ROWS ?= 20000
 demo: install model
-	$(BIN)/python scripts/make_demo_survey.py --rows 20000 --out demo/survey_20k.csv
+	$(BIN)/python scripts/make_demo_survey.py --rows $(DEMO_ROWS) --out demo/survey_$(DEMO_ROWS).csv
 	rm -rf demo/report
-	$(BIN)/feedbackml score demo/survey_20k.csv --out demo/scored_20k.csv --model $(MODEL) --text-col comment \
+	$(BIN)/feedbackml score demo/survey_$(DEMO_ROWS).csv --out demo/scored_$(DEMO_ROWS).csv --model $(MODEL) --text-col comment \
 		--group-col department --wave-col wave --redact --evidence-sample 0.05 --report demo/report
 	@echo "open demo/report/report.html (scripts/screenshot_report.sh renders it to a PNG)"
 

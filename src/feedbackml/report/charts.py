@@ -78,7 +78,8 @@ details blockquote { font-size: 13px; }
   body { background: #fff; }
   main { max-width: none; padding: 0; }
   .filters { display: none; }
-  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  h2, h3, p.note { break-after: avoid; page-break-after: avoid; }
+  .keep, section { break-inside: avoid; page-break-inside: avoid; }
   table, svg, blockquote, tr, .card, .privacy { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
   details > summary { list-style: none; }
