@@ -34,6 +34,11 @@ def test_evaluate_writes_reports(tfidf_pair: tuple[Path, Path], tmp_path: Path) 
     assert set(saved["barriers"]["per_label"]) == {"subjective", "objective", "role_misalignment"}
     assert {"macro_f1", "accuracy", "confusion"} <= set(saved["sentiment"])
     assert {"length", "source"} <= set(saved["slices"])
+    shares = saved["shares"]  # each label's share of comments: gold, counted, expected (a cause x its barrier)
+    gold_objective = sum("objective" in r.barriers for r in records) / len(records)
+    assert shares["per_label"]["objective"]["gold"] == pytest.approx(gold_objective)
+    assert set(shares["per_label"]) >= {"negative", "process"}
+    assert all(0 <= value < 0.5 for value in shares["mean_absolute_error"].values())
     causes = saved["causes"]  # the TF-IDF model learns causes from the corpus and the test split carries them
     assert set(causes["per_cause"]) == {
         "unwilling",

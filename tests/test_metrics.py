@@ -90,3 +90,16 @@ def test_figures_are_pinned_on_a_fixed_input() -> None:
     assert interval == pytest.approx((0.6946929213537659, 0.8161054368906892), abs=1e-12)
     assert cohen_kappa(list(gold_s), list(pred_s)) == pytest.approx(0.7874335729915596, abs=1e-12)
     assert cohen_kappa(["a"] * 5, ["a"] * 5) == 1.0
+
+
+def test_share_errors_compares_counting_and_expected_shares_with_gold() -> None:
+    from feedbackml.metrics import share_errors
+
+    gold = {"a": np.array([1, 0, 0, 0]), "b": np.array([1, 1, -1, -1])}
+    predicted = {"a": np.array([1, 1, 0, 0]), "b": np.array([1, 0, 1, 1])}
+    expected = {"a": np.array([0.5, 0.1, 0.0, 0.4]), "b": np.array([0.9, 0.7, 0.0, 0.0])}
+    found = share_errors(gold, predicted, expected)
+    assert found["per_label"]["a"] == {"gold": 0.25, "classify_and_count": 0.5, "expected": 0.25}
+    assert found["per_label"]["b"] == {"gold": 1.0, "classify_and_count": 0.5, "expected": 0.8}  # -1 rows left out
+    errors = found["mean_absolute_error"]
+    assert errors["classify_and_count"] == 0.375 and abs(errors["expected"] - 0.1) < 1e-12

@@ -15,19 +15,20 @@ from typing import Any
 import numpy as np
 
 from feedbackml.data.records import LabelledRecord
+from feedbackml.evaluate_markdown import render_markdown
 from feedbackml.io import atomic_path, write_jsonl
-from feedbackml.labels import BARRIERS, SENTIMENTS, cause_arrays, label_arrays
+from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS, cause_arrays, label_arrays
 from feedbackml.metrics import (
     bootstrap_interval,
     cause_scores,
     expected_calibration_error,
     paired_bootstrap_p,
     run_scores,
+    share_errors,
 )
 from feedbackml.model import Classifier
 
 LENGTH_BUCKETS = ((0, 15, "<15"), (15, 60, "15-59"), (60, 150, "60-149"), (150, 10**9, "150+"))
-MIN_SLICE = 20  # slices smaller than this are listed but get no interval
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Scored:
     needs_review: np.ndarray
     gold_causes: np.ndarray  # -1 rows: no cause labels
     pred_causes: np.ndarray
+    cause_probs: np.ndarray  # given the cause's barrier; (n, 0) without a cause head
 
     predicts_causes: bool  # the model has a cause head (folders made before causes have none)
 
@@ -69,6 +71,7 @@ def score_model(model: Classifier, records: list[LabelledRecord]) -> Scored:
         model.calibration.needs_review(barrier_probs, sentiment_probs, probs.disagree),
         cause_arrays(records),
         model.calibration.decide_causes(probs.causes, pred_barriers),
+        probs.causes,
         bool(model.calibration.cause_thresholds),
     )
 
@@ -159,6 +162,7 @@ def _report(model: Classifier, s: Scored, *, resamples: int, seed: int) -> dict:
         "sentiment": sentiment,
         **({"causes": causes} if causes else {}),
         "co_occurrence": {"labels": list(BARRIERS), "gold": co_gold, "predicted": co_pred},
+        "shares": share_errors(*_share_inputs(s)),
         "calibration": {
             "sentiment": expected_calibration_error(sentiment_confidence, s.pred_sentiments == s.gold_sentiments),
             # A barrier probability claims "present with probability p": compare it with how often it is present.
@@ -172,6 +176,24 @@ def _report(model: Classifier, s: Scored, *, resamples: int, seed: int) -> dict:
         },
         "slices": _slices(s),
     }
+
+
+def _share_inputs(s: Scored) -> tuple[dict[str, np.ndarray], ...]:
+    """Gold, predicted and expected presence per barrier, negative sentiment and (with a cause head) cause; a
+    cause's expected presence is its probability times its barrier's."""
+    negative = SENTIMENTS.index("negative")
+    gold = {b: s.gold_barriers[:, i].astype(float) for i, b in enumerate(BARRIERS)}
+    predicted = {b: s.pred_barriers[:, i].astype(float) for i, b in enumerate(BARRIERS)}
+    expected = {b: s.barrier_probs[:, i] for i, b in enumerate(BARRIERS)}
+    gold["negative"] = (s.gold_sentiments == negative).astype(float)
+    predicted["negative"] = (s.pred_sentiments == negative).astype(float)
+    expected["negative"] = s.sentiment_probs[:, negative]
+    if s.judges_causes and s.cause_probs.shape[1] == len(CAUSES):
+        for i, cause in enumerate(CAUSES):
+            gold[cause] = s.gold_causes[:, i].astype(float)
+            predicted[cause] = s.pred_causes[:, i].astype(float)
+            expected[cause] = s.cause_probs[:, i] * s.barrier_probs[:, BARRIERS.index(BARRIER_OF_CAUSE[cause])]
+    return gold, predicted, expected
 
 
 def error_rows(s: Scored) -> list[dict[str, Any]]:
@@ -217,7 +239,7 @@ def evaluate(
     with atomic_path(out / "report.json") as temporary:
         temporary.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     with atomic_path(out / "report.md") as temporary:
-        temporary.write_text(render_markdown(report, charts), encoding="utf-8")
+        temporary.write_text(render_markdown(report, charts), encoding="utf-8")  # evaluate_markdown.py
     return report
 
 
@@ -264,88 +286,6 @@ def _charts(report: dict, s: Scored, out: Path) -> list[str]:
     plt.close(figure)
     written.append("reliability.png")
     return written
-
-
-def _fmt_ci(value: float, interval: list[float] | tuple[float, float]) -> str:
-    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
-
-
-def render_markdown(report: dict, charts: list[str]) -> str:
-    b, s = report["barriers"], report["sentiment"]
-    lines = [
-        f"# Evaluation report — {report['model']['kind']} model {report['model']['version']}",
-        "",
-        f"{report['n']} comments. Intervals are 95% bootstrap intervals over comments.",
-        "",
-        "| metric | value [95% CI] |",
-        "| --- | --- |",
-        f"| barrier macro-F1 | {_fmt_ci(b['macro_f1'], b['macro_f1_ci95'])} |",
-        f"| barrier micro-F1 | {_fmt_ci(b['micro_f1'], b['micro_f1_ci95'])} |",
-        f"| barrier exact match | {b['exact_match']:.3f} |",
-        f"| sentiment macro-F1 | {_fmt_ci(s['macro_f1'], s['macro_f1_ci95'])} |",
-        f"| sentiment accuracy | {_fmt_ci(s['accuracy'], s['accuracy_ci95'])} |",
-        "",
-        *_baseline_table(report),
-        "## Barriers",
-        "",
-        "| label | precision | recall | F1 [95% CI] | support |",
-        "| --- | --- | --- | --- | --- |",
-        *[
-            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {_fmt_ci(row['f1'], row['f1_ci95'])} | "
-            f"{row['support']} |"
-            for label, row in b["per_label"].items()
-        ],
-        "",
-        f"No-barrier F1 {b['no_barrier_f1']:.3f}.",
-        "",
-        "## Sentiment confusion (rows gold, columns predicted)",
-        "",
-        "| | " + " | ".join(SENTIMENTS) + " |",
-        "| --- | --- | --- | --- |",
-        *[f"| {SENTIMENTS[i]} | " + " | ".join(str(v) for v in row) + " |" for i, row in enumerate(s["confusion"])],
-        "",
-        "## Calibration and abstention",
-        "",
-        f"Sentiment ECE {report['calibration']['sentiment']['ece']:.3f}; barrier ECE "
-        f"{report['calibration']['barriers']['ece']:.3f}. {report['abstain']['flagged']} comments flagged "
-        f"needs_review (coverage {report['abstain']['coverage']:.1%}).",
-        "",
-        "## Slices",
-        "",
-    ]
-    for kind, slices in report["slices"].items():
-        lines += [
-            f"### by {kind}",
-            "",
-            "| slice | n | barrier macro-F1 | sentiment macro-F1 |",
-            "| --- | --- | --- | --- |",
-        ]
-        lines += [
-            f"| {name} | {row['n']} | {row['barriers.macro_f1']:.3f} | {row['sentiment.macro_f1']:.3f} |"
-            + (" (small)" if row["n"] < MIN_SLICE else "")
-            for name, row in slices.items()
-        ]
-        lines.append("")
-    lines += [f"![{chart}]({chart})" for chart in charts]
-    lines += ["", "Misclassified ids with gold and predicted labels: `errors.jsonl`."]
-    return "\n".join(lines) + "\n"
-
-
-def _baseline_table(report: dict) -> list[str]:
-    rows = report.get("versus_baseline")
-    if not rows:
-        return []
-    lines = [
-        "## Beside the TF-IDF baseline (same training data, same comments)",
-        "",
-        "| metric | baseline | this model | difference | paired bootstrap p |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    lines += [
-        f"| {key} | {row['a']:.3f} | {row['b']:.3f} | {row['difference']:+.3f} | {row['p_value']:.3f} |"
-        for key, row in rows.items()
-    ]
-    return [*lines, ""]
 
 
 def compare(

@@ -186,3 +186,26 @@ def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
 
     grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))
     return float(grid[int(np.argmin([nll(t) for t in grid]))])
+
+
+def share_errors(
+    gold: dict[str, np.ndarray], predicted: dict[str, np.ndarray], expected: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """How well each way of estimating a label's share of comments recovers its gold share: per label the gold
+    share, classify-and-count (share predicted) and the calibrated expected share (mean probability), and per
+    method the mean absolute error over the labels. Rows whose gold is unknown (-1) are left out per label."""
+    per_label: dict[str, dict[str, float]] = {}
+    for label, truth in gold.items():
+        known = truth >= 0
+        if not known.any():
+            continue
+        per_label[label] = {
+            "gold": float(truth[known].mean()),
+            "classify_and_count": float(predicted[label][known].mean()),
+            "expected": float(expected[label][known].mean()),
+        }
+    errors = {
+        method: float(np.mean([abs(row[method] - row["gold"]) for row in per_label.values()])) if per_label else 0.0
+        for method in ("classify_and_count", "expected")
+    }
+    return {"per_label": per_label, "mean_absolute_error": errors}
