@@ -224,3 +224,20 @@ def test_aggregates_workbook_holds_every_table_with_named_sheets(survey_file: Pa
     assert sheet[0] == list(pairs[0]) and len(sheet) == len(pairs) + 1
     assert [str(value) for value in sheet[1][:3]] == [pairs[0]["from"], pairs[0]["about"], pairs[0]["n"]]
     workbook.close()
+
+
+def test_no_quote_or_word_names_a_department_too_small_to_show(tmp_path: Path) -> None:
+    """法务部 has 3 writers: hidden. 销售部's comments about it are counted but never quoted, nor is its name
+    listed as an evidence word; the control comment naming a shown department is quoted."""
+    rows = [row(i, "法务部", "", f"合同审核{i}") for i in range(3)]
+    rows += [
+        row(10 + i, "销售部", "", f"法务部审合同拖了一个月{i}", about="法务部", words=("法务部",), causes=("process",))
+        for i in range(12)
+    ]
+    rows += [row(30 + i, "生产部", "", f"采购部流程太长{i}", about="采购部", causes=("process",)) for i in range(20)]
+    rows += [row(60 + i, "财务部", "", f"还行{i}", barriers=()) for i in range(12)]  # hidden against subtraction
+    out = tmp_path / "report"
+    build_report(write_csv(tmp_path / "s.csv", rows), out, ReportOptions(group_col="department", min_group_size=10))
+    for name, content in output_bytes(out).items():
+        assert "法务部".encode() not in content, name
+    assert "采购部流程太长" in (out / "report.html").read_text(encoding="utf-8")

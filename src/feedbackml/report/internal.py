@@ -122,6 +122,7 @@ def internal_map(
     k: int,
     samples: int = 5,
     sample_chars: int = 160,
+    unnamed: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The internal-customer map and the per-department view, privacy applied: pairs below ``k`` and every cell
     that could reveal one are hidden; a hidden group is never shown as writer or as target."""
@@ -201,6 +202,7 @@ def internal_map(
             ],
             samples,
             sample_chars,
+            unnamed,
         )
         for pair in shown_pairs
     }

@@ -63,14 +63,31 @@ def uncertainty(probabilities: list[float]) -> float:
     return max((1 - abs(2 * p - 1) for p in probabilities), default=0.0)
 
 
-def quote(candidates: list[tuple[float, Sample, tuple[str, str]]], limit: int, max_chars: int) -> list[dict[str, Any]]:
+def names_any(text: str, unnamed: frozenset[str]) -> bool:
+    """The text names one of ``unnamed`` as written or by an alias ``detect_about`` knows (法务 for 法务部)."""
+    if not unnamed:
+        return False
+    from feedbackml.about import detect_about
+
+    return any(name in text for name in unnamed) or bool(unnamed.intersection(detect_about(text)))
+
+
+def quote(
+    candidates: list[tuple[float, Sample, tuple[str, str]]],
+    limit: int,
+    max_chars: int,
+    unnamed: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
     """The best-ranked candidates (rank, sample, (group, wave)) as the page shows them: redacted, shortened, no
-    sentence twice (the same one from two cells, or with other punctuation)."""
+    sentence twice (the same one from two cells, or with other punctuation), and none that names a department
+    in ``unnamed`` (a group too small to show: a comment about its few people would point at them)."""
     chosen: list[dict[str, Any]] = []
     seen: set[str] = set()
     for _, sample, (group, wave) in sorted(candidates, key=lambda item: (-item[0], item[1].line)):
         if len(chosen) >= limit:
             break
+        if names_any(sample.text, unnamed):
+            continue
         text = redact(sample.text)
         if len(text) > max_chars:
             text = text[: max_chars - 1].rstrip() + "…"

@@ -110,7 +110,9 @@ FUNCTION_WORDS = frozenset(
 )
 
 
-def _top_words(counter: Counter[str], limit: int, minimum: int) -> list[dict[str, Any]]:
+def _top_words(
+    counter: Counter[str], limit: int, minimum: int, unnamed: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """Most frequent evidence words seen in at least ``minimum`` comments; words holding personal data (those
     redaction would change), punctuation and function words are never listed."""
     words = []
@@ -119,12 +121,19 @@ def _top_words(counter: Counter[str], limit: int, minimum: int) -> list[dict[str
             break
         if not any(char.isalnum() for char in word) or word in FUNCTION_WORDS or redact(word) != word:
             continue
+        if any(word in name or name in word for name in unnamed):
+            continue
         words.append({"word": word, "comments": count})
     return words
 
 
 def _samples(
-    pools: dict[Cell, list[Pool]], labels: tuple[str, ...], visible: list[Cell], per_label: int, max_chars: int
+    pools: dict[Cell, list[Pool]],
+    labels: tuple[str, ...],
+    visible: list[Cell],
+    per_label: int,
+    max_chars: int,
+    unnamed: frozenset[str],
 ) -> dict[str, list[dict[str, Any]]]:
     """Per label, the most probable comments of the visible cells, redacted and shortened."""
     empty: list[Pool] = [[] for _ in labels]
@@ -133,6 +142,7 @@ def _samples(
             [(rank, sample, cell) for cell in visible for rank, _, sample in pools.get(cell, empty)[index]],
             per_label,
             max_chars,
+            unnamed,
         )
         for index, label in enumerate(labels)
     }
@@ -170,6 +180,9 @@ def build_view(
         key=lambda cell: (rank[cell[0]], order(cell[1])),
     )
 
+    # groups too small to show are not named in any quote or word either (their size, not arithmetic, hid them)
+    small = settings["min_group_size"]
+    unnamed = frozenset(g for g in hidden_groups if g != BLANK and group_tallies[g].n < small)
     view: dict[str, Any] = {**settings, "model_versions": sorted(aggregates.model_versions)}
     view["overall"] = distribution(overall)
     view["barrier_sentiment"] = [
@@ -245,17 +258,17 @@ def build_view(
                     "scope": "overall" if scope == "all" else "group",
                     "group": None if scope == "all" else scope,
                     "barrier": label,
-                    "words": _top_words(counter, limit, minimum),
+                    "words": _top_words(counter, limit, minimum, unnamed),
                 }
             )
     view["evidence_words"] = evidence
     view["evidence_words_pruned"] = aggregates.words_pruned
     per_label, chars = settings["samples_per_barrier"], settings["sample_chars"]
-    view["samples"] = _samples(aggregates.pools, BARRIERS, visible_cells, per_label, chars)
+    view["samples"] = _samples(aggregates.pools, BARRIERS, visible_cells, per_label, chars, unnamed)
     flagged = [
         (rank, sample, cell) for cell in visible_cells for rank, _, sample in aggregates.review_pools.get(cell, [])
     ]
-    view["review_samples"] = quote(flagged, settings["review_samples"], chars)
+    view["review_samples"] = quote(flagged, settings["review_samples"], chars, unnamed)
     view["expected"] = {key: overall.expected(key) for key in (*BARRIERS, "negative")}
     if aggregates.has_causes:
         view["causes"] = cause_view(
@@ -265,7 +278,7 @@ def build_view(
             shown_groups if has_groups else [],
             shown_waves if has_waves else [],
         )
-        view["cause_samples"] = _samples(aggregates.cause_pools, CAUSES, visible_cells, per_label, chars)
+        view["cause_samples"] = _samples(aggregates.cause_pools, CAUSES, visible_cells, per_label, chars, unnamed)
     if aggregates.has_about:
         view["internal"] = internal_map(
             aggregates,
@@ -275,6 +288,7 @@ def build_view(
             k=settings["min_group_size"],
             samples=per_label,
             sample_chars=chars,
+            unnamed=unnamed,
         )
         view["pair_samples"] = view["internal"].pop("comments", {})
     return view
