@@ -45,7 +45,7 @@ demo: install model
 	rm -rf demo/report
 	$(BIN)/feedbackml score demo/survey_$(DEMO_ROWS).csv --out demo/scored_$(DEMO_ROWS).csv --model $(MODEL) --text-col comment \
 		--group-col department --wave-col wave --redact --evidence-sample 0.05 --report demo/report
-	@echo "open demo/report/report.html (scripts/screenshot_report.sh renders it to a PNG)"
+	@echo "open demo/report/report.html (python scripts/report_screenshots.py demo/report/report.html renders it to PNGs)"
 
 validate: install
 	$(BIN)/feedbackml data validate data/labelled/train.jsonl data/labelled/dev.jsonl data/labelled/test.jsonl
