@@ -53,7 +53,12 @@ def offsets(page: Path, scratch: Path) -> tuple[dict[str, int], int]:
 
 def full_page(page: Path, height: int, target: Path) -> Image.Image:
     chromium(f"--window-size={WIDTH},{height}", f"--screenshot={target}", page.as_uri())
-    return Image.open(target)
+    return load(target)
+
+
+def load(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.copy()
 
 
 def main() -> None:
@@ -89,7 +94,7 @@ def main() -> None:
         pdftoppm = shutil.which("pdftoppm") or sys.exit("error: pdftoppm not found (apt-get install poppler-utils)")
         pages_args = [pdftoppm, "-png", "-r", "50", "-f", "1", "-l", "3", str(pdf), str(scratch / "page")]
         subprocess.run(pages_args, check=True)  # noqa: S603 - our own arguments
-        pages = [Image.open(path) for path in sorted(scratch.glob("page-*.png"))]
+        pages = [load(path) for path in sorted(scratch.glob("page-*.png"))]
         sheet = Image.new(
             "RGB", (sum(p.width for p in pages) + 20 * (len(pages) + 1), max(p.height for p in pages) + 40), "#8a9099"
         )

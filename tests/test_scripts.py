@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 from types import ModuleType
 
@@ -102,3 +103,30 @@ def test_the_inference_ablation_scores_each_member_and_robustness_without_t2s(
     from feedbackml.text import normalize
 
     assert normalize("報銷") == "报销"  # the switch is put back
+
+
+@pytest.mark.skipif(
+    not (shutil.which("chromium-headless-shell") or shutil.which("chromium")) or not shutil.which("pdftoppm"),
+    reason="needs headless Chromium and pdftoppm (apt-get install chromium-headless-shell poppler-utils)",
+)
+def test_report_screenshots_writes_the_five_views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    from feedbackml.report import build_report
+    from tests.report.test_internal import OPTIONS, survey
+    from tests.test_report import write_csv
+
+    build_report(write_csv(tmp_path / "scored.csv", survey()), tmp_path / "report", OPTIONS)
+    before = (tmp_path / "report" / "report.html").read_bytes()
+    monkeypatch.setattr(
+        "sys.argv", ["report_screenshots", str(tmp_path / "report" / "report.html"), "--out", str(tmp_path / "shots")]
+    )
+    _script("report_screenshots").main()
+    views = {}
+    for path in (tmp_path / "shots").glob("*.png"):
+        with Image.open(path) as image:
+            views[path.stem] = image.copy()
+    assert set(views) == {"overview", "map", "drill-down", "print-preview", "phone"}
+    assert views["phone"].width == 390 and views["overview"].width == 1280
+    assert all(len(image.convert("L").getcolors(maxcolors=1 << 16) or []) > 10 for image in views.values())  # not blank
+    assert (tmp_path / "report" / "report.html").read_bytes() == before  # the report is never modified
