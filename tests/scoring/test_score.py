@@ -162,8 +162,10 @@ def test_clear_errors_for_bad_inputs(tmp_path: Path, tiny_model: Path, model) ->
         score(ScoreOptions(input=source, output=tmp_path / "o.csv", model=tiny_model), engine=LocalEngine(model))
     with pytest.raises(InputError, match="has no column 'dept'"):
         score(_options(tmp_path, tiny_model, source, group_col="dept"), engine=LocalEngine(model))
-    with pytest.raises(InputError, match=r"cannot write '\.xlsx' output"):
-        score(_options(tmp_path, tiny_model, source, "o.xlsx"), engine=LocalEngine(model))
+    with pytest.raises(
+        InputError, match=r"cannot write '\.xls' output \(expected \.csv, \.tsv, \.jsonl, \.parquet or \.xlsx\)"
+    ):
+        score(_options(tmp_path, tiny_model, source, "o.xls"), engine=LocalEngine(model))
     with pytest.raises(InputError, match="is the input file"):
         score(_options(tmp_path, tiny_model, source, "survey.csv"), engine=LocalEngine(model))
     scored = tmp_path / "scored.csv"
