@@ -159,3 +159,28 @@ def test_predictions_carry_causes_under_their_barriers(tiny_model: Path) -> None
     for prediction in model.predict(["采购部总说与我无关,流程也没人管", "谢谢IT", "审批要五个章"]):
         assert set(prediction.cause_probs) == set(CAUSES)
         assert {BARRIER_OF_CAUSE[code] for code in prediction.causes} == set(prediction.barriers)
+
+
+def test_evidence_covers_predicted_causes_from_the_same_passes(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each predicted cause gets its own words (labelled with the cause code), read off the variants already
+    scored for the barriers: no extra pass."""
+    from feedbackml.labels import CAUSES
+
+    monkeypatch.setattr("feedbackml.model.evidence.MIN_EVIDENCE_WEIGHT", -1.0)
+    model = load_model(tiny_model, runtime="torch")
+    model.calibration = Calibration(
+        thresholds=dict.fromkeys(("subjective", "objective", "role_misalignment"), 0.0),
+        cause_thresholds=dict.fromkeys(CAUSES, 0.0),
+    )
+    calls: list[int] = []
+    scorer = model.probabilities
+    monkeypatch.setattr(model, "probabilities", lambda texts: calls.append(len(texts)) or scorer(texts))
+    text = "采购部总是推诿扯皮,IT系统也不通,审批流程太长。"
+    prediction = model.predict(text, evidence=True)
+    assert prediction.causes and len(calls) == 2  # the comment, then all its variants at once
+    cause_items = [item for item in prediction.evidence if item.label in CAUSES]
+    assert {item.label for item in cause_items} == set(prediction.causes)
+    for item in cause_items:
+        assert text[item.start : item.end] == item.word

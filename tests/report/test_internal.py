@@ -241,3 +241,39 @@ def test_no_quote_or_word_names_a_department_too_small_to_show(tmp_path: Path) -
     for name, content in output_bytes(out).items():
         assert "法务部".encode() not in content, name
     assert "采购部流程太长" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_words_behind_each_cause_and_the_comments_behind_a_word(tmp_path: Path) -> None:
+    rows = []
+    for i in range(14):
+        text = f"采购审批要签五个字{i}"
+        record = row(i, "生产部", "", text, about="采购部", causes=("process",))
+        start = text.index("审批")
+        record["evidence"] = json.dumps(
+            [{"word": "审批", "start": start, "end": start + 2, "label": "process", "weight": 0.3}], ensure_ascii=False
+        )
+        rows.append(record)
+    rows += [row(20 + i, "销售部", "", f"还可以{i}", barriers=(), sentiment="positive") for i in range(12)]
+    out = tmp_path / "report"
+    build_report(write_csv(tmp_path / "s.csv", rows), out, ReportOptions(group_col="department"))
+    numbers = json.loads((out / "aggregates.json").read_text(encoding="utf-8"))
+    assert numbers["cause_words"]["process"] == [{"word": "审批", "comments": 14}]
+    assert "word_comments" not in numbers  # comment text stays on the page
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<details class="word"><summary>审批 <small>14</small>' in html and "采购审批要签五个字" in html
+    words = read_csv(out / "evidence_words.csv")
+    assert {"scope": "cause", "cause": "process", "barrier": "objective", "word": "审批"}.items() <= next(
+        w for w in words if w["scope"] == "cause"
+    ).items()
+
+
+def test_no_comment_text_in_the_json_csv_or_workbook(survey_file: Path, tmp_path: Path) -> None:
+    """Quotes live on the page only: a key of the view holding text and not listed in TEXT_KEYS would leak here."""
+    out = tmp_path / "report"
+    build_report(survey_file, out, OPTIONS)
+    texts = {record["text"] for record in survey()}
+    files = output_bytes(out)
+    assert any(text.encode() in files["report.html"] for text in texts)  # the control: the page quotes some
+    for name, content in files.items():
+        if name != "report.html":
+            assert not [text for text in texts if text.encode() in content], name

@@ -120,7 +120,16 @@ class Classifier(ABC):
             )
             for index in range(len(batch))
         ]
-        found = self.evidence_many(batch, labels, barrier_probs, sentiment_probs) if evidence else [()] * len(batch)
+        cause_codes = [
+            tuple(code for column, code in enumerate(CAUSES) if causes[index, column]) for index in range(len(batch))
+        ]
+        found = (
+            self.evidence_many(
+                batch, labels, barrier_probs, sentiment_probs, causes=cause_codes, cause_probs=probs.causes
+            )
+            if evidence
+            else [()] * len(batch)
+        )
         predictions = [
             Prediction(
                 barriers=barriers,
@@ -130,7 +139,7 @@ class Classifier(ABC):
                 needs_review=bool(review[index]),
                 evidence=found[index],
                 split=bool(probs.split[index]),
-                causes=tuple(code for column, code in enumerate(CAUSES) if causes[index, column]),
+                causes=cause_codes[index],
                 cause_probs=rounded(CAUSES, probs.causes[index]) if with_causes else {},
             )
             for index, (barriers, sentiment) in enumerate(labels)
@@ -145,8 +154,10 @@ class Classifier(ABC):
         sentiment_probs: np.ndarray,
         *,
         exhaustive_words: int = EVIDENCE_EXHAUSTIVE_WORDS,
+        causes: list[tuple[str, ...]] | None = None,
+        cause_probs: np.ndarray | None = None,
     ) -> list[tuple[Evidence, ...]]:
-        """The words behind each comment's predicted labels (see ``feedbackml.model.evidence``)."""
+        """The words behind each comment's predicted labels and causes (see ``feedbackml.model.evidence``)."""
         return evidence_many(
             self.probabilities,
             texts,
@@ -154,4 +165,6 @@ class Classifier(ABC):
             barrier_probs,
             sentiment_probs,
             exhaustive_words=exhaustive_words,
+            causes=causes,
+            cause_probs=cause_probs,
         )

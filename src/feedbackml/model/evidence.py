@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from feedbackml.labels import BARRIERS, SENTIMENTS
+from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.model.types import Evidence, Probabilities
 from feedbackml.text import segment
 
@@ -45,16 +45,20 @@ def evidence_many(
     sentiment_probs: np.ndarray,
     *,
     exhaustive_words: int = EVIDENCE_EXHAUSTIVE_WORDS,
+    causes: list[tuple[str, ...]] | None = None,
+    cause_probs: np.ndarray | None = None,
 ) -> list[tuple[Evidence, ...]]:
     """Delete words, re-score with ``probabilities``, and keep the words whose removal lowers a predicted
-    label's probability the most. Every variant of every comment is scored in one run (duplicates once)."""
+    label's probability the most. Every variant of every comment is scored in one run (duplicates once), so
+    evidence for predicted ``causes`` (labelled with the cause code) costs no further pass."""
+    given = (causes, cause_probs) if causes is not None and cause_probs is not None else None
     words = [[piece for piece in segment(text) if _is_content(piece.word)][:EVIDENCE_MAX_WORDS] for text in texts]
     candidates = [list(range(len(text_words))) for text_words in words]
     coarse = [index for index, text_words in enumerate(words) if len(text_words) > exhaustive_words]
     if coarse:
         spans = {index: _spans(texts[index], words[index]) for index in coarse}
         cuts = {index: [(words[index][s[0]].start, words[index][s[-1]].end) for s in spans[index]] for index in coarse}
-        drops = _occlusion_drops(probabilities, cuts, texts, labels, barrier_probs, sentiment_probs)
+        drops = _occlusion_drops(probabilities, cuts, texts, labels, barrier_probs, sentiment_probs, given)
         for index in coarse:
             keep: set[int] = set()
             for label_drops in drops[index].values():
@@ -64,7 +68,7 @@ def evidence_many(
     cuts = {
         index: [(words[index][w].start, words[index][w].end) for w in candidates[index]] for index in range(len(texts))
     }
-    drops = _occlusion_drops(probabilities, cuts, texts, labels, barrier_probs, sentiment_probs)
+    drops = _occlusion_drops(probabilities, cuts, texts, labels, barrier_probs, sentiment_probs, given)
     found_all: list[tuple[Evidence, ...]] = []
     for index, text_words in enumerate(words):
         found: list[Evidence] = []
@@ -85,9 +89,10 @@ def _occlusion_drops(
     labels: list[Labels],
     barrier_probs: np.ndarray,
     sentiment_probs: np.ndarray,
+    given: tuple[list[tuple[str, ...]], np.ndarray] | None = None,
 ) -> dict[int, dict[str, np.ndarray]]:
-    """For each comment and each of its predicted labels, how much deleting each (start, end) cut lowers the
-    label's probability; all variants scored together."""
+    """For each comment and each of its predicted labels (and causes, when ``given``), how much deleting each
+    (start, end) cut lowers the label's probability; all variants scored together."""
     row_of: dict[str, int] = {}
     rows = {
         index: [row_of.setdefault(texts[index][:start] + texts[index][end:], len(row_of)) for start, end in spans]
@@ -106,6 +111,10 @@ def _occlusion_drops(
             result[index][label] = barrier_probs[index, column] - variant_barriers[text_rows, column]
         column = SENTIMENTS.index(sentiment)
         result[index][sentiment] = sentiment_probs[index, column] - variant_sentiment[text_rows, column]
+        if given is not None and variants.causes.shape[1] == len(CAUSES):
+            for cause in given[0][index]:
+                column = CAUSES.index(cause)
+                result[index][cause] = given[1][index, column] - variants.causes[text_rows, column]
     return result
 
 

@@ -55,6 +55,7 @@ class Aggregates:
     cells: dict[Cell, Tally] = field(default_factory=dict)
     # per cell, per barrier: in how many comments each word was evidence for that barrier
     words: dict[Cell, list[Counter[str]]] = field(default_factory=dict)
+    cause_words: dict[Cell, list[Counter[str]]] = field(default_factory=dict)  # the same per cause
     # per cell, per barrier: min-heap of (probability, -line, Sample) holding the most probable comments
     pools: dict[Cell, list[Pool]] = field(default_factory=dict)
     # per cell, per cause: the same for comments carrying that cause
@@ -171,7 +172,8 @@ class Collector:
             if pair is None:
                 pair = self.result.pairs[key] = Tally()
             pair.record(scored)
-        self._collect_words(cell, barriers, evidence)
+        self._collect_words(self.result.words, BARRIERS, cell, barriers, evidence)
+        self._collect_words(self.result.cause_words, CAUSES, cell, causes, evidence)
         text = clean(data[self.text_col]) if data[self.text_col] is not None else ""
         if not text:
             return
@@ -279,8 +281,8 @@ class Collector:
             return value.strip().lower() == "true"
         raise self._fail(row, f"column '{column}' holds {_short(value)} (expected true or false)")
 
-    def _evidence(self, row: Row, value: Any) -> list[tuple[str, int]]:
-        """(word, barrier index) pairs; evidence for the sentiment is not used by the report."""
+    def _evidence(self, row: Row, value: Any) -> list[tuple[str, str]]:
+        """(word, label) pairs for barriers and causes; evidence for the sentiment is not used by the report."""
         if value is None or (isinstance(value, str) and not value.strip()):
             return []
         items = value
@@ -298,8 +300,8 @@ class Collector:
                 isinstance(item, dict) and isinstance(item.get("word"), str) and isinstance(item.get("label"), str)
             ):
                 raise self._fail(row, f"column 'evidence' has an item without word and label (expected {expected})")
-            if item["label"] in BARRIERS:
-                found.append((item["word"], BARRIERS.index(item["label"])))
+            if item["label"] in BARRIERS or item["label"] in CAUSES:
+                found.append((item["word"], item["label"]))
         return found
 
     def _model_version(self, version: str) -> None:
@@ -309,14 +311,23 @@ class Collector:
 
     # --- bounded collections ----------------------------------------------------------------------------
 
-    def _collect_words(self, cell: Cell, barriers: list[int], evidence: list[tuple[str, int]]) -> None:
-        if not evidence:
+    def _collect_words(
+        self,
+        store: dict[Cell, list[Counter[str]]],
+        names: tuple[str, ...],
+        cell: Cell,
+        predicted: list[int],
+        evidence: list[tuple[str, str]],
+    ) -> None:
+        """Count, per label of ``names`` predicted for the comment, the words that were its evidence."""
+        pairs = {(word, names.index(label)) for word, label in evidence if label in names}
+        if not pairs:
             return
-        counters = self.result.words.get(cell)
+        counters = store.get(cell)
         if counters is None:
-            counters = self.result.words[cell] = [Counter() for _ in BARRIERS]
-        for word, index in set(evidence):  # a word counts once per comment and barrier
-            if index not in barriers:
+            counters = store[cell] = [Counter() for _ in names]
+        for word, index in pairs:  # a word counts once per comment and label
+            if index not in predicted:
                 continue
             counter = counters[index]
             counter[word] += 1

@@ -66,6 +66,8 @@ th[data-sort]::after { content: " ↕"; color: var(--muted); }
 table.sortable th { cursor: pointer; }
 details summary { cursor: pointer; color: #2a7f9e; }
 details blockquote { font-size: 13px; }
+details.word, span.word { display: inline-block; margin: 0 10px 2px 0; vertical-align: top; }
+details.word[open] { display: block; }
 [hidden] { display: none !important; }
 @media (max-width: 640px) {
   main { padding: 12px 12px 32px; }

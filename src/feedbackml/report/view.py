@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
+from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.report.aggregate import BLANK, Aggregates, Cell, Tally, total
 from feedbackml.report.internal import cause_view, csv_tables, internal_map
 from feedbackml.report.samples import Pool, quote
@@ -18,9 +18,8 @@ from feedbackml.report.tables import write_tables
 from feedbackml.text import redact
 
 CHANGE_ALPHA = 0.05
-TEXT_KEYS = frozenset(
-    {"samples", "cause_samples", "review_samples", "pair_samples"}
-)  # redacted comment text: the page only, never the JSON
+# redacted comment text: the page only, never the JSON
+TEXT_KEYS = frozenset({"samples", "cause_samples", "review_samples", "pair_samples", "word_comments"})
 METRICS: tuple[str, ...] = (*BARRIERS, "negative")  # the shares the trend follows
 _NATURAL = re.compile(r"(\d+)")
 
@@ -279,6 +278,22 @@ def build_view(
             shown_waves if has_waves else [],
         )
         view["cause_samples"] = _samples(aggregates.cause_pools, CAUSES, visible_cells, per_label, chars, unnamed)
+        # the words behind each cause, and for each word the kept comments of that cause that contain it
+        view["cause_words"], view["word_comments"] = {}, {}
+        for index, cause in enumerate(CAUSES):
+            counter: Counter[str] = Counter()
+            for cell in visible_cells:
+                if cell in aggregates.cause_words:
+                    counter.update(aggregates.cause_words[cell][index])
+            view["cause_words"][cause] = words = _top_words(counter, limit, minimum, unnamed)
+            pooled = [
+                (r, sample, cell)
+                for cell in visible_cells
+                for r, _, sample in aggregates.cause_pools.get(cell, [[]] * len(CAUSES))[index]
+            ]
+            for word in words:
+                behind = [item for item in pooled if word["word"] in item[1].text]
+                view["word_comments"][f"{cause}\u241f{word['word']}"] = quote(behind, 3, chars, unnamed)
     if aggregates.has_about:
         view["internal"] = internal_map(
             aggregates,
@@ -363,7 +378,13 @@ def write_csvs(view: dict[str, Any], folder: Path) -> list[str]:
         for entry in view["evidence_words"]
         for rank, word in enumerate(entry["words"], start=1)
     ]
-    tables.append(("evidence_words.csv", words, ["scope", "group", "barrier", "rank", "word", "comments"]))
+    words += [
+        {"scope": "cause", "group": "", "barrier": BARRIER_OF_CAUSE[cause], "cause": cause, "rank": rank, **word}
+        for cause, found in view.get("cause_words", {}).items()
+        for rank, word in enumerate(found, start=1)
+    ]
+    columns = ["scope", "group", "barrier", "rank", "word", "comments", "cause"]
+    tables.append(("evidence_words.csv", words, columns))
     for name, (rows, columns) in csv_tables(view).items():
         tables.append((name, rows, columns))
     return write_tables(tables, folder)
