@@ -422,7 +422,7 @@ def test_samples_are_redacted_shortened_and_from_visible_groups(tmp_path: Path) 
     out = tmp_path / "report"
     build_report(write_csv(tmp_path / "s.csv", rows), out, ReportOptions(group_col="department", sample_chars=60))
     html = (out / "report.html").read_text(encoding="utf-8")
-    quotes = re.findall(r"<blockquote[^>]*>(.*?)<small>", html.split('id="review"')[0])
+    quotes = re.findall(r"<blockquote[^>]*>(.*?)<small>", html.split('id="samples"')[1].split('id="review"')[0])
     objective = [quote for quote in quotes if "审批流程太慢" in quote]
     assert len(objective) == 5 and all(len(quote) <= 60 for quote in objective)
     assert "审批流程太慢11" in objective[0]  # the most probable first

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +278,16 @@ def test_no_comment_text_in_the_json_csv_or_workbook(survey_file: Path, tmp_path
     for name, content in files.items():
         if name != "report.html":
             assert not [text for text in texts if text.encode() in content], name
+
+
+def test_a_department_row_drills_down_to_its_own_comments(survey_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    build_report(survey_file, out, OPTIONS)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    row_html = html.split('<tr data-f data-group="生产部">', 1)[1].split("</tr>", 1)[0]
+    quotes = re.findall(r"<blockquote>(.*?)<small>", row_html)
+    assert quotes and all(quote.startswith(("采购审批太慢", "流程有点乱")) for quote in quotes)  # 生产部's own
+    # 销售部's cells are all hidden in the department x wave table (财务部's small Q2 cell costs them), so its row
+    # quotes nothing: a drill-down only ever shows comments of shown cells
+    sales = html.split('<tr data-f data-group="销售部">', 1)[1].split("</tr>", 1)[0]
+    assert "<blockquote>" not in sales

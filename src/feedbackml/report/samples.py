@@ -96,3 +96,50 @@ def quote(
         seen.add(dedup_key(text))
         chosen.append({"group": group, "wave": wave, "probability": round(sample.probability, 4), "text": text})
     return chosen
+
+
+def label_quotes(
+    pools: dict[tuple[str, str], list[Pool]],
+    labels: tuple[str, ...],
+    visible: list[tuple[str, str]],
+    per_label: int,
+    max_chars: int,
+    unnamed: frozenset[str],
+) -> dict[str, list[dict[str, Any]]]:
+    """Per label, the most probable comments of the visible cells, redacted and shortened."""
+    empty: list[Pool] = [[] for _ in labels]
+    return {
+        label: quote(
+            [(rank, sample, cell) for cell in visible for rank, _, sample in pools.get(cell, empty)[index]],
+            per_label,
+            max_chars,
+            unnamed,
+        )
+        for index, label in enumerate(labels)
+    }
+
+
+def group_quotes(
+    pools: dict[tuple[str, str], list[Pool]],
+    groups: list[str],
+    visible: list[tuple[str, str]],
+    limit: int,
+    max_chars: int,
+    unnamed: frozenset[str],
+) -> dict[str, list[dict[str, Any]]]:
+    """Drill-down from a department's row: its most probable comments for any barrier, from its visible cells."""
+    return {
+        group: quote(
+            [
+                (rank, sample, cell)
+                for cell in visible
+                if cell[0] == group
+                for pool in pools.get(cell, [])
+                for rank, _, sample in pool
+            ],
+            limit,
+            max_chars,
+            unnamed,
+        )
+        for group in groups
+    }

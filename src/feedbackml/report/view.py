@@ -13,13 +13,13 @@ from typing import Any
 from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.report.aggregate import BLANK, Aggregates, Cell, Tally, total
 from feedbackml.report.internal import cause_view, csv_tables, internal_map
-from feedbackml.report.samples import Pool, quote
+from feedbackml.report.samples import group_quotes, label_quotes, quote
 from feedbackml.report.tables import write_tables
 from feedbackml.text import redact
 
 CHANGE_ALPHA = 0.05
 # redacted comment text: the page only, never the JSON
-TEXT_KEYS = frozenset({"samples", "cause_samples", "review_samples", "pair_samples", "word_comments"})
+TEXT_KEYS = frozenset({"samples", "cause_samples", "review_samples", "pair_samples", "word_comments", "group_samples"})
 METRICS: tuple[str, ...] = (*BARRIERS, "negative")  # the shares the trend follows
 _NATURAL = re.compile(r"(\d+)")
 
@@ -124,27 +124,6 @@ def _top_words(
             continue
         words.append({"word": word, "comments": count})
     return words
-
-
-def _samples(
-    pools: dict[Cell, list[Pool]],
-    labels: tuple[str, ...],
-    visible: list[Cell],
-    per_label: int,
-    max_chars: int,
-    unnamed: frozenset[str],
-) -> dict[str, list[dict[str, Any]]]:
-    """Per label, the most probable comments of the visible cells, redacted and shortened."""
-    empty: list[Pool] = [[] for _ in labels]
-    return {
-        label: quote(
-            [(rank, sample, cell) for cell in visible for rank, _, sample in pools.get(cell, empty)[index]],
-            per_label,
-            max_chars,
-            unnamed,
-        )
-        for index, label in enumerate(labels)
-    }
 
 
 def build_view(
@@ -263,7 +242,10 @@ def build_view(
     view["evidence_words"] = evidence
     view["evidence_words_pruned"] = aggregates.words_pruned
     per_label, chars = settings["samples_per_barrier"], settings["sample_chars"]
-    view["samples"] = _samples(aggregates.pools, BARRIERS, visible_cells, per_label, chars, unnamed)
+    view["samples"] = label_quotes(aggregates.pools, BARRIERS, visible_cells, per_label, chars, unnamed)
+    view["group_samples"] = group_quotes(
+        aggregates.pools, shown_groups if has_groups else [], visible_cells, per_label, chars, unnamed
+    )
     flagged = [
         (rank, sample, cell) for cell in visible_cells for rank, _, sample in aggregates.review_pools.get(cell, [])
     ]
@@ -277,7 +259,7 @@ def build_view(
             shown_groups if has_groups else [],
             shown_waves if has_waves else [],
         )
-        view["cause_samples"] = _samples(aggregates.cause_pools, CAUSES, visible_cells, per_label, chars, unnamed)
+        view["cause_samples"] = label_quotes(aggregates.cause_pools, CAUSES, visible_cells, per_label, chars, unnamed)
         # the words behind each cause, and for each word the kept comments of that cause that contain it
         view["cause_words"], view["word_comments"] = {}, {}
         for index, cause in enumerate(CAUSES):
