@@ -385,12 +385,22 @@ def test_waves_in_natural_order_with_change_marker(survey_file: Path, tmp_path: 
     build_report(survey_file, out, OPTIONS)
     waves = read_csv(out / "waves.csv")
     assert [row["wave"] for row in waves] == ["2025Q1", "2025Q2"]  # the file lists Q2 first
-    # negative 5/33 -> 15/33: z = 2.68, p = 0.0074; subjective 10/33 -> 10/33: no change
-    assert waves[1]["flag_negative"] == "▲" and float(waves[1]["p_negative"]) == pytest.approx(0.0074, abs=5e-4)
+    # negative 5/33 -> 15/33 counted; the change is tested on the calibrated share (mean p_negative per wave, the
+    # normal test of two independent means), computed here apart from the library; subjective: no change
+    import statistics
+
+    def side(wave: str) -> tuple[float, float]:
+        values = [r["p_negative"] for r in survey() if r["wave"] == wave and r["status"] == "ok"]
+        return statistics.mean(values), statistics.variance(values) / len(values)
+
+    (m1, v1), (m2, v2) = side("2025Q1"), side("2025Q2")
+    expected_p = math.erfc(abs(m2 - m1) / math.sqrt(v1 + v2) / math.sqrt(2))
+    assert waves[1]["flag_negative"] == "▲" and float(waves[1]["p_negative"]) == pytest.approx(expected_p, abs=1e-4)
+    assert float(waves[1]["change_negative"]) == pytest.approx(m2 - m1, abs=1e-4)
     assert waves[1]["flag_subjective"] == "" and float(waves[1]["p_subjective"]) == 1.0
     assert waves[0]["flag_negative"] == "" and waves[0]["p_negative"] == ""
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "two-proportion z-test" in html and 'class="up"' in html
+    assert "calibrated" in html and 'class="up"' in html
 
 
 def test_small_wave_hidden_with_its_complement(tmp_path: Path) -> None:

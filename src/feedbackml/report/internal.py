@@ -7,14 +7,13 @@ Every figure is a sum of tallies that the privacy rules left visible; the suppre
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from feedbackml.labels import BARRIERS, CAUSE_NAMES_ZH, CAUSES, CAUSES_BY_BARRIER, SENTIMENTS
 from feedbackml.report.aggregate import Aggregates, Tally, total
 from feedbackml.report.privacy import suppress_pairs, suppress_table
 from feedbackml.report.samples import quote
-from feedbackml.report.tally import EXPECTED, Z95, wilson
+from feedbackml.report.tally import Z95, mean_difference, wilson
 
 NEGATIVE = SENTIMENTS.index("negative")
 
@@ -69,27 +68,13 @@ def sentiment_block(tally: Tally) -> dict[str, Any]:
 def expected_change(previous: Tally | None, current: Tally, key: str) -> dict[str, Any] | None:
     """Change of the calibrated expected share of ``key`` against the previous shown wave, with the 95% normal
     interval of a difference of two independent means; ▲/▼ when the interval excludes 0."""
-    if previous is None:
+    found = mean_difference(previous, current, key) if previous is not None else None
+    if found is None:
         return None
-    before, now = previous.expected(key), current.expected(key)
-    if before["share"] is None or now["share"] is None:
-        return None
-    se_before, se_now = _standard_error(previous, key), _standard_error(current, key)
-    delta = now["share"] - before["share"]
-    half = Z95 * math.sqrt(se_before**2 + se_now**2)
-    low, high = delta - half, delta + half
+    delta, se = found
+    low, high = delta - Z95 * se, delta + Z95 * se
     flag = "▲" if low > 0 else "▼" if high < 0 else ""
     return {"delta": round(delta, 4), "low": round(low, 4), "high": round(high, 4), "flag": flag}
-
-
-def _standard_error(tally: Tally, key: str) -> float:
-    index = EXPECTED.index(key)
-    n = tally.p_n[index]
-    if n < 2:
-        return 0.0
-    mean = tally.p_sum[index] / n
-    variance = max(tally.p_sq[index] / n - mean * mean, 0.0) * n / (n - 1)
-    return math.sqrt(variance / n)
 
 
 def cause_view(

@@ -117,3 +117,18 @@ def wilson(count: int, n: int) -> tuple[float | None, float | None]:
     centre = (p + Z95 * Z95 / (2 * n)) / denominator
     half = Z95 * math.sqrt(p * (1 - p) / n + Z95 * Z95 / (4 * n * n)) / denominator
     return round(max(centre - half, 0.0), 4), round(min(centre + half, 1.0), 4)
+
+
+def mean_difference(previous: Tally, current: Tally, key: str) -> tuple[float, float] | None:
+    """The change of ``key``'s calibrated expected share from ``previous`` to ``current`` and its standard error
+    (two independent means); None when either side has fewer than two comments carrying the probability."""
+    index = EXPECTED.index(key)
+    sides = []
+    for tally in (previous, current):
+        n = tally.p_n[index]
+        if n < 2:
+            return None
+        mean = tally.p_sum[index] / n
+        variance = max(tally.p_sq[index] / n - mean * mean, 0.0) * n / (n - 1)
+        sides.append((mean, variance / n))
+    return sides[1][0] - sides[0][0], math.sqrt(sides[0][1] + sides[1][1])

@@ -15,6 +15,7 @@ from feedbackml.report.aggregate import BLANK, Aggregates, Cell, Tally, total
 from feedbackml.report.internal import cause_view, csv_tables, internal_map
 from feedbackml.report.samples import group_quotes, label_quotes, quote
 from feedbackml.report.tables import write_tables
+from feedbackml.report.tally import mean_difference
 from feedbackml.text import redact
 
 CHANGE_ALPHA = 0.05
@@ -69,15 +70,22 @@ def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> float | None:
 
 
 def changes(previous: Tally | None, current: Tally) -> dict[str, Any]:
-    """Per metric: change in share versus the previous shown wave, its p-value and ▲/▼ when p < 0.05."""
+    """Per metric: change versus the previous shown wave, its p-value and ▲/▼ when p < 0.05. The change is that
+    of the calibrated expected share (the same intervals as everywhere else in the report); a file without the
+    probability falls back to the counted share and a two-proportion test."""
     result: dict[str, Any] = {}
     for metric in METRICS:
         if previous is None or not previous.ok or not current.ok:
             result[metric] = {"delta": None, "p_value": None, "flag": ""}
             continue
-        x1, x2 = metric_count(previous, metric), metric_count(current, metric)
-        p_value = two_proportion_test(x1, previous.ok, x2, current.ok)
-        delta = x2 / current.ok - x1 / previous.ok
+        calibrated = mean_difference(previous, current, metric)
+        if calibrated is not None:
+            delta, se = calibrated
+            p_value = math.erfc(abs(delta / se) / math.sqrt(2)) if se > 0 else None
+        else:
+            x1, x2 = metric_count(previous, metric), metric_count(current, metric)
+            p_value = two_proportion_test(x1, previous.ok, x2, current.ok)
+            delta = x2 / current.ok - x1 / previous.ok
         flag = ""
         if p_value is not None and p_value < CHANGE_ALPHA:
             flag = "▲" if delta > 0 else "▼"
