@@ -420,10 +420,19 @@ def test_small_wave_hidden_with_its_complement(tmp_path: Path) -> None:
     assert "Suppressed waves (2 waves)" in (out / "report.html").read_text(encoding="utf-8")
 
 
+def _distinct(i: int) -> str:
+    """Twenty characters no other row shares, so the quotes are not near-duplicates of each other."""
+    return "".join(chr(0x4E00 + 400 * i + k) for k in range(20))
+
+
 def test_samples_are_redacted_shortened_and_from_visible_groups(tmp_path: Path) -> None:
     rows = [
         scored(
-            i, "销售一部", "2025Q1", f"审批流程太慢{i},有事打13812345678或找 @王经理 " + "很长" * 200, p=0.5 + i / 100
+            i,
+            "销售一部",
+            "2025Q1",
+            f"审批流程太慢{i},有事打13812345678或找 @王经理 " + _distinct(i) + "很长" * 200,
+            p=0.5 + i / 100,
         )
         for i in range(12)
     ]

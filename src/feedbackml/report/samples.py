@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from feedbackml.data.dedup import DEFAULT_THRESHOLD, jaccard, shingles
+from feedbackml.data.dedup import dedup_key as corpus_key
 from feedbackml.text import redact
 
 POOL_TEXT_CHARS = 1000  # a sample is shown shortened; keep enough that redaction sees whole numbers
@@ -28,8 +29,8 @@ Pool = list[tuple[float, int, Sample]]  # min-heap of (rank, -line, sample): the
 
 
 def dedup_key(text: str) -> str:
-    """Two comments that differ only in punctuation, spacing, case or width are one comment to a reader."""
-    return "".join(char for char in unicodedata.normalize("NFKC", text).lower() if char.isalnum())[:200]
+    """The corpus's own notion of "the same comment" (``feedbackml.data.dedup``), cut to a bounded length."""
+    return corpus_key(text)[:200]
 
 
 def clean(text: object) -> str:
@@ -79,10 +80,11 @@ def quote(
     unnamed: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """The best-ranked candidates (rank, sample, (group, wave)) as the page shows them: redacted, shortened, no
-    sentence twice (the same one from two cells, or with other punctuation), and none that names a department
+    sentence twice (the same one from two cells, or a near-duplicate: character-bigram Jaccard at least the corpus's
+    0.7), and none that names a department
     in ``unnamed`` (a group too small to show: a comment about its few people would point at them)."""
     chosen: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: list[set[str]] = []
     for _, sample, (group, wave) in sorted(candidates, key=lambda item: (-item[0], item[1].line)):
         if len(chosen) >= limit:
             break
@@ -91,9 +93,10 @@ def quote(
         text = redact(sample.text)
         if len(text) > max_chars:
             text = text[: max_chars - 1].rstrip() + "…"
-        if dedup_key(text) in seen:
+        grams = shingles(dedup_key(text))
+        if any(jaccard(grams, other) >= DEFAULT_THRESHOLD for other in seen):  # near-duplicates count as one
             continue
-        seen.add(dedup_key(text))
+        seen.append(grams)
         chosen.append({"group": group, "wave": wave, "probability": round(sample.probability, 4), "text": text})
     return chosen
 
