@@ -86,6 +86,13 @@ class TestRedact:
             ("我工号A10382,审批卡了三周", "我工号[工号],审批卡了三周"),
             ("员工编号: 00231456", "员工编号: [工号]"),
             ("身份证110101199003074477被HR贴到群里了", "身份证[身份证]被HR贴到群里了"),
+            ("我的工号是E10234,有问题找我", "我的工号是[工号],有问题找我"),
+            ("打010-62345678转123找人事", "打[座机]找人事"),
+            ("座机(0755)2345678一直没人接", "座机[座机]一直没人接"),
+            ("报修电话 021 58761234", "报修电话 [座机]"),
+            ("加我微信号：zhang_san88", "加我微信号：[微信号]"),
+            ("vx: abcdef12 私聊", "vx: [微信号] 私聊"),
+            ("WeChat ID: li_si_2024", "WeChat ID: [微信号]"),
         ],
     )
     def test_masks_personal_data(self, text: str, expected: str) -> None:
@@ -97,6 +104,11 @@ class TestRedact:
             "工单号2023091512345678要跟进",  # not a phone number: longer digit run
             "订单12345678901234567X",  # 18 characters but checksum fails
             "预算1390万,人手只有12个",
+            "2024-12-31交付,延期到2025-01-15",  # dates are not landlines
+            "订单0101234567已取消",  # 010 + a local number starting 1: not a landline
+            "微信群里说了三遍没人理",  # no ID after the label
+            "wxyzabc123 是系统账号",  # 'wx' inside a word is no label
+            "金额0.5万,工号还没分配",  # a label without an ID
         ],
     )
     def test_leaves_other_numbers(self, text: str) -> None:

@@ -137,6 +137,8 @@ PLACEHOLDERS: dict[str, str] = {
     "mobile": "[手机号]",
     "employee_id": "[工号]",
     "mention": "[提及]",
+    "landline": "[座机]",
+    "wechat": "[微信号]",
 }
 
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
@@ -145,6 +147,17 @@ _ID_CARD_CHECK = "10X98765432"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Mainland mobile: 1[3-9] and 9 more digits, optionally +86, with the spaces or dashes people type (3-4-4).
 _MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?![0-9])")
+# Mainland landline: area code 0 + 2-3 digits (or in brackets), a local number of 7-8 digits not starting 0/1, an
+# optional extension (转 123). Dates (2024-12-31) and amounts do not start with 0 and an area code.
+_LANDLINE = re.compile(
+    r"(?<![0-9])(?:[(（]0\d{2,3}[)）]|0\d{2,3})[\s-]?[2-9]\d{6,7}(?:\s*(?:转|ext\.?|-)\s*\d{1,5})?(?![0-9])",
+    re.IGNORECASE,
+)
+# A WeChat ID written after its label (微信/微信号/vx/wx/WeChat): 6-20 letters, digits, - or _, starting with a letter.
+_WECHAT = re.compile(
+    r"(?<![A-Za-z])(?:微信号?|(?:vx|wx|wechat|weixin)(?![A-Za-z]))\s*(?:号|id)?\s*(?:是|为)?\s*[:：]?\s*([A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])",
+    re.IGNORECASE,
+)
 # An @mention: a Latin handle, or a Chinese name/title. An '@' inside a word (e-mail leftovers) is not one.
 _MENTION = re.compile(r"(?<![A-Za-z0-9._%+-])@(?:([A-Za-z0-9_][A-Za-z0-9_.-]*)|([\u3400-\u9fff]{1,20}))")
 # Chinese has no space after a mention ("@李主任看下"): the mention is the first word plus any title after it.
@@ -188,7 +201,8 @@ _MENTION_TITLES = frozenset(
 )
 # Default employee-ID rule: an ID written after a label such as 工号 / 员工编号 / employee ID.
 DEFAULT_EMPLOYEE_ID_PATTERN = (
-    r"(?:工号|员工号|员工编号|职工号|employee\s*id|emp\s*id|staff\s*id)\s*[:：#]?\s*([A-Za-z]{0,3}\d{4,10})(?![0-9])"
+    r"(?:工号|员工号|员工编号|职工号|employee\s*id|emp\s*id|staff\s*id)\s*(?:是|为|is)?\s*[:：#]?\s*"
+    r"([A-Za-z]{0,3}\d{4,10})(?![0-9])"
 )
 
 
@@ -220,6 +234,8 @@ class Redactor:
         text = _ID_CARD.sub(lambda m: PLACEHOLDERS["id_card"] if is_valid_id_card(m.group()) else m.group(), text)
         text = _EMAIL.sub(PLACEHOLDERS["email"], text)
         text = _MOBILE.sub(PLACEHOLDERS["mobile"], text)
+        text = _LANDLINE.sub(PLACEHOLDERS["landline"], text)
+        text = _WECHAT.sub(lambda m: m.group()[: m.start(1) - m.start()] + PLACEHOLDERS["wechat"], text)
         text = self._employee_id.sub(self._mask_employee_id, text)  # type: ignore[attr-defined]
         return _MENTION.sub(_mask_mention, text)
 
