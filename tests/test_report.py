@@ -623,3 +623,27 @@ def test_function_words_are_not_listed_as_evidence() -> None:
 
     counter = Counter({"不": 40, "的": 30, "推诿": 12, "流程": 9, "13912345678": 8, "，": 7})
     assert [item["word"] for item in _top_words(counter, limit=5, minimum=3)] == ["推诿", "流程"]
+
+
+def test_date_waves_are_days(tmp_path: Path) -> None:
+    """Waves kept as Excel dates (or their text with a midnight time) are shown as days, in time order."""
+    import datetime as dt
+
+    import openpyxl
+
+    rows = [scored(i, "A", "", f"流程{i}") for i in range(24)]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(COLUMNS)
+    for index, row in enumerate(rows):
+        row["wave"] = dt.datetime(2024, 12, 31) if index % 2 else dt.datetime(2024, 6, 30)
+        sheet.append([row[column] for column in COLUMNS])
+    book.save(tmp_path / "scored.xlsx")
+    out = tmp_path / "report"
+    build_report(tmp_path / "scored.xlsx", out, ReportOptions(wave_col="wave"))
+    waves = [row["wave"] for row in json.loads((out / "aggregates.json").read_text(encoding="utf-8"))["waves"]]
+    assert waves == ["2024-06-30", "2024-12-31"]
+    as_text = [{**row, "wave": "2024-12-31 00:00:00" if i % 2 else "2024-06-30T00:00:00"} for i, row in enumerate(rows)]
+    build_report(write_csv(tmp_path / "s.csv", as_text), tmp_path / "r2", ReportOptions(wave_col="wave"))
+    again = json.loads((tmp_path / "r2" / "aggregates.json").read_text(encoding="utf-8"))["waves"]
+    assert [row["wave"] for row in again] == ["2024-06-30", "2024-12-31"]

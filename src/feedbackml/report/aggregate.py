@@ -7,9 +7,11 @@ cells that stay visible feed words and samples. Memory depends on the number of 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -340,11 +342,20 @@ class Collector:
 
 
 def _key(value: Any) -> str:
-    """A group or wave name; blank cells form their own group."""
+    """A group or wave name; blank cells form their own group. A date (an Excel date cell, or its text as a CSV
+    export writes it, with a midnight time) is its day: 2024-12-31, not 2024-12-31T00:00:00."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return BLANK
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
     text = str(value).strip()
-    return text or BLANK
+    midnight = _MIDNIGHT.fullmatch(text)
+    return (midnight.group(1) if midnight else text) or BLANK
+
+
+_MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2})[T ]00:00(?::00(?:\.0+)?)?")
 
 
 def survey_labels(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
