@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import openpyxl
@@ -174,3 +175,23 @@ def test_sweep_temporaries_removes_only_those_of_the_destination(tmp_path: Path)
         path.write_text("", encoding="utf-8")
     assert sweep_temporaries(target) == 1 and sweep_temporaries(tmp_path / "scored.csv.partial") == 1
     assert sorted(tmp_path.iterdir()) == sorted(kept)
+
+
+@pytest.mark.parametrize(("umask", "file_mode", "folder_mode"), [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
+def test_outputs_honour_the_umask(tmp_path: Path, umask: int, file_mode: int, folder_mode: int) -> None:
+    """A team shares scored files, reports and models: outputs get the modes the user's umask gives, not the
+    0600/0700 of the temporary files they are written through."""
+    from feedbackml.artifacts import publishing
+    from feedbackml.io import atomic_path, current_umask
+
+    previous = os.umask(umask)
+    try:
+        assert current_umask() == umask
+        with atomic_path(tmp_path / "scored.csv") as temporary:
+            temporary.write_text("a\n", encoding="utf-8")
+        with publishing(tmp_path / "report") as staging:
+            (staging / "report.html").write_text("<p>", encoding="utf-8")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "scored.csv").stat().st_mode & 0o777 == file_mode
+    assert (tmp_path / "report").stat().st_mode & 0o777 == folder_mode

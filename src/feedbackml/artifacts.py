@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from feedbackml.io import current_umask
+
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 _TRACKED_PACKAGES = (
@@ -155,6 +157,7 @@ def publishing(destination: str | os.PathLike[str]) -> Iterator[Path]:
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.staging-", dir=destination.parent))
+    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700; a team shares reports and models
     try:
         yield staging
         retired = None

@@ -27,7 +27,7 @@ from feedbackml.io.core import (
 )
 from feedbackml.io.jsonl import iter_jsonl
 from feedbackml.io.tables import csv_header, iter_csv, iter_parquet, iter_xlsx, open_parquet, open_sheet, xlsx_header
-from feedbackml.io.writing import atomic_path, spreadsheet_safe, sweep_temporaries, write_jsonl
+from feedbackml.io.writing import atomic_path, current_umask, spreadsheet_safe, sweep_temporaries, write_jsonl
 
 
 def iter_rows(
@@ -80,6 +80,7 @@ __all__ = [
     "OutputError",
     "Row",
     "atomic_path",
+    "current_umask",
     "describe_columns",
     "file_format",
     "iter_rows",

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,24 @@ def spreadsheet_safe(value: str) -> str:
     return value
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux shows it (/proc/self/status), else by setting
+    and restoring it under a lock."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+_UMASK_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``destination``; it replaces ``destination`` only if the block succeeds,
@@ -41,6 +60,7 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
         yield temporary_path
         with temporary_path.open("rb") as handle:
             os.fsync(handle.fileno())
+        temporary_path.chmod(0o666 & ~current_umask())  # mkstemp makes it 0600; a team shares outputs
         temporary_path.replace(destination)
     finally:
         temporary_path.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from feedbackml.about import Organisation
-from feedbackml.io import InputError, OutputError, atomic_path, sweep_temporaries
+from feedbackml.io import InputError, OutputError, atomic_path, current_umask, sweep_temporaries
 from feedbackml.model import Prediction
 from feedbackml.scoring.options import ScoreOptions, ScoreSummary
 from feedbackml.scoring.rows import build_records, chunk_work, count_statuses, input_chunks
@@ -113,6 +113,7 @@ def open_partial(options: ScoreOptions, identity: dict[str, Any], restart: bool)
                 stale.unlink(missing_ok=True)
             return folder
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    staging.chmod(0o777 & ~current_umask())
     try:
         with atomic_path(staging / STATE_FILE) as temporary:
             temporary.write_text(json.dumps(identity, ensure_ascii=False, indent=1), encoding="utf-8")
