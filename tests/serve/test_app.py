@@ -137,7 +137,9 @@ def test_auth(served: tuple[TestClient, Path]) -> None:
     assert client.get("/v1/model").status_code == 401
     info = client.get("/v1/model", headers=AUTH).json()
     assert info["labels"]["barriers"] == ["subjective", "objective", "role_misalignment"]
-    assert client.post("/v1/admin/reload", headers=AUTH).status_code == 401  # an API key is not an admin key
+    known = client.post("/v1/admin/reload", headers=AUTH)  # a classify key is known, but not an admin key: 403
+    assert known.status_code == 403 and known.json()["error_type"] == "forbidden" and "key-one" not in known.text
+    assert client.post("/v1/admin/reload", headers={"Authorization": "Bearer nobody"}).status_code == 401
 
 
 def test_refuses_to_start_without_keys(tiny_model: Path) -> None:
@@ -291,3 +293,29 @@ def test_no_request_fails_during_a_swap(tiny_model: Path, tiny_base: Path, tmp_p
     assert all(r.status_code == 200 for r in responses), [r.status_code for r in responses]
     versions = [r.json()["model_version"] for r in responses]
     assert set(versions) <= {before, after} and versions[-1] == after
+
+
+def test_duplicate_ids_content_type_and_request_id(served: tuple[TestClient, Path]) -> None:
+    """Friction an integrator met: repeated ids were answered twice, a missing Content-Type got 422 and the
+    caller's X-Request-ID was replaced."""
+    client, _ = served
+    twice = client.post(
+        "/v1/classify", json={"items": [{"id": "a", "text": "流程太慢"}, {"id": "a", "text": "好"}]}, headers=AUTH
+    )
+    assert twice.status_code == 422 and twice.json()["error_type"] == "validation"
+    assert "items 0 and 1 have the same id" in twice.json()["message"]
+    body = '{"items": [{"id": "a", "text": "流程太慢"}]}'.encode()
+    for content_type in (None, "text/plain", "application/x-www-form-urlencoded"):
+        headers = {**AUTH, **({"Content-Type": content_type} if content_type else {})}
+        refused = client.post("/v1/classify", content=body, headers=headers)
+        assert refused.status_code == 415 and refused.json()["error_type"] == "unsupported_media_type"
+    fine = client.post(
+        "/v1/classify", content=body, headers={**AUTH, "Content-Type": "application/json; charset=utf-8"}
+    )
+    assert fine.status_code == 200
+    assert client.post("/v1/classify", content=body, headers={"Content-Type": "text/plain"}).status_code == 401
+    carried = client.get("/livez", headers={"X-Request-ID": "hr-system.call_42"})
+    assert carried.headers["X-Request-ID"] == "hr-system.call_42"
+    for bad in ("a b", "x" * 65, "<script>"):
+        replaced = client.get("/livez", headers={"X-Request-ID": bad})
+        assert replaced.headers["X-Request-ID"] != bad and len(replaced.headers["X-Request-ID"]) == 16

@@ -31,8 +31,17 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 
 
-def check_key(authorization: str, keys: list[SecretStr]) -> None:
-    """The bearer token must equal one of ``keys``; every key is compared in constant time."""
+def key_matches(token: str, keys: list[SecretStr]) -> bool:
+    """Whether ``token`` equals one of ``keys``; every key is compared in constant time."""
+    matched = False
+    for key in keys:  # compare against every key, so timing says nothing about which one or how close
+        matched |= hmac.compare_digest(token.encode(), key.get_secret_value().encode())
+    return matched
+
+
+def check_key(authorization: str, keys: list[SecretStr], others: list[SecretStr] | None = None) -> None:
+    """The bearer token must equal one of ``keys``; a token that is one of ``others`` instead (a classify key on
+    an admin route) is known but not allowed here: 403, not 401."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(
@@ -40,11 +49,11 @@ def check_key(authorization: str, keys: list[SecretStr]) -> None:
             "missing bearer token (expected 'Authorization: Bearer <key>')",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    matched = False
-    for key in keys:  # compare against every key, so timing says nothing about which one or how close
-        matched |= hmac.compare_digest(token.encode(), key.get_secret_value().encode())
-    if not matched:
-        raise ApiError(ErrorType.unauthorized, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    if key_matches(token, keys):
+        return
+    if others and key_matches(token, others):
+        raise ApiError(ErrorType.forbidden, "this key may classify but not administer (expected an admin key)")
+    raise ApiError(ErrorType.unauthorized, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
 
 
 def require_api_key(request: Request, settings: SettingsDep) -> None:
@@ -56,4 +65,14 @@ def require_api_key(request: Request, settings: SettingsDep) -> None:
 def require_admin_key(request: Request, settings: SettingsDep) -> None:
     if not settings.admin_keys:
         raise ApiError(ErrorType.forbidden, "no admin key is configured (set FEEDBACKML_ADMIN_KEYS)")
-    check_key(request.headers.get("authorization", ""), settings.admin_keys)
+    check_key(request.headers.get("authorization", ""), settings.admin_keys, settings.api_keys)
+
+
+def require_json(request: Request) -> None:
+    """The classify body is JSON: a missing or other Content-Type is refused before the body is looked at."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiError(
+            ErrorType.unsupported_media_type,
+            "Content-Type must be application/json (expected 'Content-Type: application/json')",
+        )

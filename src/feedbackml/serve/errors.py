@@ -15,6 +15,7 @@ class ErrorType(StrEnum):
     not_found = "not_found"
     payload_too_large = "payload_too_large"
     malformed_request = "malformed_request"
+    unsupported_media_type = "unsupported_media_type"
     request_timeout = "request_timeout"
     validation = "validation"
     too_many_items = "too_many_items"
@@ -34,6 +35,7 @@ STATUS: dict[ErrorType, int] = {
     ErrorType.not_found: 404,
     ErrorType.payload_too_large: 413,
     ErrorType.malformed_request: 400,
+    ErrorType.unsupported_media_type: 415,
     ErrorType.request_timeout: 408,
     ErrorType.validation: 422,
     ErrorType.too_many_items: 422,

@@ -14,6 +14,7 @@ REJECTIONS = frozenset(
         ErrorType.unauthorized,
         ErrorType.payload_too_large,
         ErrorType.malformed_request,
+        ErrorType.unsupported_media_type,
         ErrorType.request_timeout,
         ErrorType.validation,
         ErrorType.too_many_items,

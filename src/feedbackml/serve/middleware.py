@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -19,11 +20,17 @@ log = logging.getLogger("feedbackml.serve")
 DISCONNECTED = "499"  # status label of a request whose client went away before an answer (nginx's convention)
 
 
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+
+
 def request_id_of(scope: Scope) -> str:
-    """The request's id, made once and kept in the scope's state (and sent back as X-Request-ID)."""
+    """The request's id, kept in the scope's state and sent back as X-Request-ID: the client's own X-Request-ID
+    when it is well-formed (1-64 letters, digits, '.', '_', '-'), so one id follows a call through both systems;
+    otherwise a new one."""
     state = scope.setdefault("state", {})
     if "request_id" not in state:
-        state["request_id"] = uuid.uuid4().hex[:16]
+        given = next((value for name, value in scope.get("headers", ()) if name == b"x-request-id"), b"")
+        state["request_id"] = given.decode() if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
     return str(state["request_id"])
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from feedbackml.labels import BARRIERS, SENTIMENTS
-from feedbackml.serve.deps import RequestIdDep, ServiceDep, require_admin_key, require_api_key
+from feedbackml.serve.deps import RequestIdDep, ServiceDep, require_admin_key, require_api_key, require_json
 from feedbackml.serve.errors import STATUS, ApiError, ErrorType
 from feedbackml.serve.schemas import ClassifyRequest, ClassifyResponse, ErrorBody, ModelInfo, ReloadResponse
 
@@ -79,7 +79,7 @@ async def model_info(service: ServiceDep) -> ModelInfo:
 def classify_router(request_model: type[ClassifyRequest]) -> APIRouter:
     """The classify route, its body typed by ``request_model`` (the item limit is a setting, so it lives in the
     app's own request model and thus in its OpenAPI document)."""
-    router = APIRouter(dependencies=[Depends(require_api_key)])
+    router = APIRouter(dependencies=[Depends(require_api_key), Depends(require_json)])
 
     @router.post(
         "/v1/classify",
@@ -87,6 +87,7 @@ def classify_router(request_model: type[ClassifyRequest]) -> APIRouter:
         responses=error_responses(
             ErrorType.malformed_request,
             ErrorType.unauthorized,
+            ErrorType.unsupported_media_type,
             ErrorType.payload_too_large,
             ErrorType.validation,
             ErrorType.overloaded,

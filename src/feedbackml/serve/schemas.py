@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from feedbackml.model import Prediction
 
@@ -45,8 +45,20 @@ class ClassifyRequest(BaseModel):
         },
     )
 
-    items: list[Item] = Field(min_length=1, description="Comments to classify (at most FEEDBACKML_MAX_ITEMS).")
+    items: list[Item] = Field(
+        min_length=1, description="Comments to classify (at most FEEDBACKML_MAX_ITEMS), each with a unique id."
+    )
     options: Options = Field(default_factory=Options)
+
+    @field_validator("items")
+    @classmethod
+    def _unique_ids(cls, items: list[Item]) -> list[Item]:
+        first: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.id in first:  # the id is not repeated in the message: say where, not what
+                raise ValueError(f"items {first[item.id]} and {index} have the same id (expected one id per item)")
+            first[item.id] = index
+        return items
 
 
 class ErrorBody(BaseModel):
