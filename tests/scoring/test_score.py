@@ -442,3 +442,20 @@ def test_the_same_org_content_resumes(tmp_path: Path, tiny_model: Path, model) -
     moved = _org_file(tmp_path / "moved.csv", org.read_text(encoding="utf-8"))  # the content counts, not the path
     summary = score(_options(tmp_path, tiny_model, source, evidence=False, org=moved), engine=LocalEngine(model))
     assert summary.resumed_chunks == 1 and _about_column(options.output)["r5"] == "供应链管理中心"
+
+
+def test_a_notes_sheet_first_points_to_the_sheet_with_the_column(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["本表为2025年内部客户满意度调查导出"])
+    details = book.create_sheet("明细")
+    details.append(["rid", "comment"])
+    details.append(["r1", "审批太慢"])
+    book.save(tmp_path / "export.xlsx")
+    options = _options(tmp_path, tiny_model, tmp_path / "export.xlsx")
+    with pytest.raises(InputError, match=r"has no column 'comment' .*sheet '明细' has it: add --sheet '明细'"):
+        score(options, engine=LocalEngine(model))
+    summary = score(_options(tmp_path, tiny_model, tmp_path / "export.xlsx", sheet="明细"), engine=LocalEngine(model))
+    assert summary.ok == 1

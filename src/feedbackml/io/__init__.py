@@ -26,7 +26,16 @@ from feedbackml.io.core import (
     open_text,
 )
 from feedbackml.io.jsonl import iter_jsonl
-from feedbackml.io.tables import csv_header, iter_csv, iter_parquet, iter_xlsx, open_parquet, open_sheet, xlsx_header
+from feedbackml.io.tables import (
+    csv_header,
+    iter_csv,
+    iter_parquet,
+    iter_xlsx,
+    open_parquet,
+    open_sheet,
+    sheets_with_column,
+    xlsx_header,
+)
 from feedbackml.io.writing import atomic_path, current_umask, spreadsheet_safe, sweep_temporaries, write_jsonl
 
 
@@ -86,6 +95,7 @@ __all__ = [
     "iter_rows",
     "open_parquet",
     "read_header",
+    "sheets_with_column",
     "spreadsheet_safe",
     "sweep_temporaries",
     "write_jsonl",

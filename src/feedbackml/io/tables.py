@@ -204,3 +204,23 @@ def iter_parquet(path: str | os.PathLike[str], batch_rows: int = 8192) -> Iterat
         for record in batch.to_pylist():
             row_number += 1
             yield Row(name, row_number, record)
+
+
+def sheets_with_column(path: str | os.PathLike[str], column: str, header_row: int = 1) -> list[str]:
+    """The sheets of a workbook whose header row holds ``column``: when the first sheet is a notes page, the
+    message can say which ``--sheet`` to pass. Reads only header rows."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        return []
+    try:
+        found = []
+        for worksheet in workbook.worksheets:
+            row = next(worksheet.iter_rows(min_row=header_row, max_row=header_row, values_only=True), ())
+            if column in [_cell_text(value).strip() for value in row]:
+                found.append(worksheet.title)
+        return found
+    finally:
+        workbook.close()

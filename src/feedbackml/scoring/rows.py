@@ -17,6 +17,7 @@ from feedbackml.io import (
     iter_rows,
     open_parquet,
     read_header,
+    sheets_with_column,
 )
 from feedbackml.labels import BARRIERS, SENTIMENTS
 from feedbackml.model import Prediction
@@ -120,8 +121,13 @@ def check_columns(options: ScoreOptions, header: list[str]) -> None:
         ("--wave-col", options.wave_col),
     ):
         if column and column not in header and not (is_jsonl and not header):
+            hint = ""
+            if file_format(options.input) == "xlsx" and options.sheet is None:
+                sheets = sheets_with_column(options.input, column, options.header_row)
+                if sheets and len(sheets[0]) <= 31 and sheets[0].isprintable():
+                    hint = f"; sheet '{sheets[0]}' has it: add --sheet '{sheets[0]}'"
             raise InputError(
-                options.input, f"has no column '{column}' ({flag}; {describe_columns(options.input, header)})"
+                options.input, f"has no column '{column}' ({flag}; {describe_columns(options.input, header)}{hint})"
             )
     if clash := sorted(set(header) & set(ADDED_COLUMNS)):
         raise InputError(
