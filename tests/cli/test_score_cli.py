@@ -166,3 +166,24 @@ def test_org_file_names_the_about_column_and_a_bad_one_is_one_line(tiny_model: P
     missing = CliRunner().invoke(app, [*command, "--out", str(out), "--org", str(tmp_path / "none.csv")])
     assert missing.exit_code == 1 and len(missing.output.strip().splitlines()) == 1
     assert "none.csv: cannot read the org file" in missing.output
+
+
+def test_dry_run_checks_an_export_without_a_model_or_output(tmp_path: Path) -> None:
+    """An analyst checks an export before scoring: no model needed, nothing written, each row's fate counted and
+    the bad rows named by line (never by text); exit 1 because a row would be an error."""
+    source = _survey(tmp_path / "survey.csv", rows=12)
+    out = tmp_path / "scored.csv"
+    arguments = ["score", str(source), "--out", str(out), "--model", str(tmp_path / "no-model-here")]
+    arguments += ["--text-col", "comment", "--group-col", "department", "--wave-col", "wave", "--dry-run"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 1, result.output
+    assert "13 rows would be scored as 11 ok, 1 empty, 1 errors (nothing written)" in result.output
+    assert "department: 3 distinct values" in result.output and "wave: 2 distinct values" in result.output
+    assert "line 14: error: row 14 has 6 fields" in result.output and "too" not in result.output
+    assert not out.exists() and not list(tmp_path.glob("scored.csv*"))
+    clean = _survey(tmp_path / "clean.csv", rows=4)
+    clean.write_text("".join(clean.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]), encoding="utf-8")
+    fine = CliRunner().invoke(app, ["score", str(clean), *arguments[2:]])  # its ragged last line removed
+    assert fine.exit_code == 0, fine.output
+    missing = CliRunner().invoke(app, ["score", str(source), "--out", str(out), "--dry-run"])
+    assert missing.exit_code == 1 and "has no column 'text'" in missing.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -74,6 +74,14 @@ def score_command(
     sheet: Sheet = None,
     header_row: HeaderRow = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Check the export as score would read it (columns, encoding, sheet, every row) and report what each "
+            "row would become, without a model and without writing; exit 1 if any row would be an error.",
+        ),
+    ] = False,
 ) -> None:
     """Score every comment of a survey export; keeps every input column and appends labels, probabilities,
     evidence, model_version and a per-row status. Killed and rerun with the same command, it resumes."""
@@ -105,6 +113,9 @@ def score_command(
         raw_cells=raw_cells,
         org=org,
     )
+    if dry_run:
+        _dry_run(options)
+        return
     from tqdm import tqdm
 
     with user_errors():
@@ -148,3 +159,22 @@ def score_command(
         typer.echo(f"report written to {built.out_dir / 'report.html'}")
         for line in built.lines(min_group_size, groups=group_col is not None, waves=wave_col is not None)[1:]:
             typer.echo(line)
+
+
+def _dry_run(options: Any) -> None:
+    from feedbackml.scoring import check_input
+
+    with user_errors():
+        found = check_input(options)
+    typer.echo(
+        f"{options.input}: {found.rows:,} rows would be scored as {found.ok:,} ok, {found.empty:,} empty, "
+        f"{found.errors:,} errors (nothing written)"
+    )
+    if options.group_col:
+        typer.echo(f"{options.group_col}: {len(found.groups):,} distinct values")
+    if options.wave_col:
+        typer.echo(f"{options.wave_col}: {len(found.waves):,} distinct values")
+    for line in found.first_errors:
+        typer.echo(f"  {line}")
+    if found.errors:
+        raise typer.Exit(1)

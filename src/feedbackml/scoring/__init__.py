@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 
 from feedbackml.io import InputError, OutputError, sweep_temporaries
 from feedbackml.scoring.checkpoint import (
@@ -28,7 +29,7 @@ from feedbackml.scoring.checkpoint import (
 )
 from feedbackml.scoring.engines import Engine, LocalEngine
 from feedbackml.scoring.options import ADDED_COLUMNS, ScoreOptions, ScoreSummary, load_org
-from feedbackml.scoring.rows import check_columns, estimate_rows, input_columns
+from feedbackml.scoring.rows import check_columns, estimate_rows, input_chunks, input_columns
 from feedbackml.scoring.writer import ChunkWriter, output_format
 
 
@@ -55,6 +56,45 @@ def score(
     summary.seconds = time.perf_counter() - started
     summary.peak_rss_mb = peak_rss_mb()
     return summary
+
+
+@dataclass
+class InputCheck:
+    """What ``score`` would do with an export, found without a model: rows by the status they would get, the
+    first rows that would be errors (line and reason, never text), and how many groups and waves it holds."""
+
+    rows: int = 0
+    ok: int = 0
+    empty: int = 0
+    errors: int = 0
+    first_errors: list[str] = field(default_factory=list)
+    groups: set[str] = field(default_factory=set)
+    waves: set[str] = field(default_factory=set)
+
+
+def check_input(options: ScoreOptions, *, listed: int = 10, distinct: int = 10_000) -> InputCheck:
+    """Read the export as ``score`` would (columns, encoding, sheet, every row) without loading a model or
+    writing anything; raises InputError for what would stop a run."""
+    header, _ = input_columns(options)
+    check_columns(options, header)
+    load_org(options)
+    found = InputCheck()
+    for _, chunk in input_chunks(options):
+        for item in chunk:
+            found.rows += 1
+            if item.status == "ok":
+                found.ok += 1
+            elif item.status == "empty":
+                found.empty += 1
+            else:
+                found.errors += 1
+                if len(found.first_errors) < listed:
+                    found.first_errors.append(f"line {item.row.line}: {item.status}")
+            data = item.row.data or {}
+            for column, seen in ((options.group_col, found.groups), (options.wave_col, found.waves)):
+                if column and len(seen) < distinct and data.get(column) not in (None, ""):
+                    seen.add(str(data[column]))
+    return found
 
 
 def _checked_writer(options: ScoreOptions) -> ChunkWriter:
@@ -101,9 +141,11 @@ def make_engine(name: str, *, workers: int = 2, address: str | None = None) -> E
 __all__ = [
     "ADDED_COLUMNS",
     "Engine",
+    "InputCheck",
     "LocalEngine",
     "ScoreOptions",
     "ScoreSummary",
+    "check_input",
     "estimate_rows",
     "load_org",
     "make_engine",
