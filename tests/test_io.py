@@ -195,3 +195,19 @@ def test_outputs_honour_the_umask(tmp_path: Path, umask: int, file_mode: int, fo
         os.umask(previous)
     assert (tmp_path / "scored.csv").stat().st_mode & 0o777 == file_mode
     assert (tmp_path / "report").stat().st_mode & 0o777 == folder_mode
+
+
+def test_sniff_encoding_tells_gb18030_from_utf8_with_a_stray_byte(tmp_path: Path) -> None:
+    from feedbackml.io import sniff_encoding
+
+    text = "编号,评论\n1,采购那边总说与我无关\n2,报销流程太长了\n" * 50
+    (tmp_path / "gb.csv").write_bytes(text.encode("gb18030"))
+    (tmp_path / "utf8.csv").write_bytes(text.encode("utf-8"))
+    (tmp_path / "stray.csv").write_bytes(text.encode("utf-8") + b"3,\xff\xfe broken\n")
+    (tmp_path / "ascii.csv").write_bytes(b"id,text\n1,ok\n")
+    assert sniff_encoding(tmp_path / "gb.csv") == "gb18030"
+    assert sniff_encoding(tmp_path / "utf8.csv") == "utf-8"
+    assert sniff_encoding(tmp_path / "stray.csv") == "utf-8"  # one bad byte is a bad row, not another encoding
+    assert sniff_encoding(tmp_path / "ascii.csv") == "utf-8"
+    rows = list(iter_rows(tmp_path / "gb.csv", encoding="auto"))
+    assert rows[0].data == {"编号": "1", "评论": "采购那边总说与我无关"}

@@ -187,3 +187,16 @@ def test_dry_run_checks_an_export_without_a_model_or_output(tmp_path: Path) -> N
     assert fine.exit_code == 0, fine.output
     missing = CliRunner().invoke(app, ["score", str(source), "--out", str(out), "--dry-run"])
     assert missing.exit_code == 1 and "has no column 'text'" in missing.output
+
+
+def test_a_gb18030_export_is_read_as_such_and_said(tmp_path: Path) -> None:
+    source = tmp_path / "导出.csv"
+    source.write_bytes(
+        ("rid,comment\n" + "".join(f"r{i},采购那边总说与我无关{i}\n" for i in range(30))).encode("gb18030")
+    )
+    result = CliRunner().invoke(
+        app, ["score", str(source), "--out", str(tmp_path / "o.csv"), "--text-col", "comment", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "is not UTF-8; reading it as GB18030 (--encoding chooses)" in result.output
+    assert "30 rows would be scored as 30 ok, 0 empty, 0 errors" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +20,28 @@ BarriersCol = Annotated[
 SentimentCol = Annotated[str, typer.Option("--sentiment-col", help="Column holding the sentiment label.")]
 SourceCol = Annotated[str, typer.Option("--source-col", help="Column holding where the comment came from.")]
 DepartmentCol = Annotated[str, typer.Option("--department-col", help="Column holding the writer's department.")]
-Encoding = Annotated[str, typer.Option("--encoding", help="Encoding of CSV/TSV files (e.g. gb18030).")]
+Encoding = Annotated[
+    str,
+    typer.Option(
+        "--encoding",
+        help="Encoding of CSV/TSV files: auto (UTF-8, or GB18030 when the file is not UTF-8 but is valid GB18030, "
+        "as Chinese Excel saves it; said when chosen), or a name such as utf-8 or gb18030.",
+    ),
+]
+
+
+def resolve_encoding(path: Path, encoding: str) -> str:
+    """The encoding to read ``path`` with; ``auto`` is decided here, once, and said when it is not UTF-8."""
+    if encoding != "auto":
+        return encoding
+    from feedbackml.io import sniff_encoding
+
+    found = sniff_encoding(path) if path.suffix.lower() in (".csv", ".tsv", ".txt") else "utf-8"
+    if found != "utf-8":
+        typer.echo(f"note: {path} is not UTF-8; reading it as {found.upper()} (--encoding chooses)", err=True)
+    return found
+
+
 Sheet = Annotated[str | None, typer.Option("--sheet", help="Excel sheet name (default: the first).")]
 HeaderRow = Annotated[int, typer.Option("--header-row", min=1, help="Excel row holding the column names.")]
 

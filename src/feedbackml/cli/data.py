@@ -53,7 +53,7 @@ def validate_command(
     sentiment_col: SentimentCol = "sentiment",
     source_col: SourceCol = "source",
     department_col: DepartmentCol = "department",
-    encoding: Encoding = "utf-8",
+    encoding: Encoding = "auto",
     sheet: Sheet = None,
     header_row: HeaderRow = 1,
     near_dup_threshold: NearDup = DEFAULT_THRESHOLD,
@@ -103,7 +103,7 @@ def split_command(
     sentiment_col: SentimentCol = "sentiment",
     source_col: SourceCol = "source",
     department_col: DepartmentCol = "department",
-    encoding: Encoding = "utf-8",
+    encoding: Encoding = "auto",
     sheet: Sheet = None,
     header_row: HeaderRow = 1,
 ) -> None:

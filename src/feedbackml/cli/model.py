@@ -100,7 +100,7 @@ def evaluate_command(
     id_col: IdCol = "id",
     barriers_col: BarriersCol = "barriers",
     sentiment_col: SentimentCol = "sentiment",
-    encoding: Encoding = "utf-8",
+    encoding: Encoding = "auto",
     sheet: Sheet = None,
     runtime: Runtime = "auto",
 ) -> None:
@@ -139,7 +139,7 @@ def compare_command(
     id_col: IdCol = "id",
     barriers_col: BarriersCol = "barriers",
     sentiment_col: SentimentCol = "sentiment",
-    encoding: Encoding = "utf-8",
+    encoding: Encoding = "auto",
     sheet: Sheet = None,
 ) -> None:
     """Compare two models on the same comments, with paired-bootstrap p-values (is B better than A?)."""

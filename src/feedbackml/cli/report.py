@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from feedbackml.cli.common import Encoding, HeaderRow, Sheet, TextCol, user_errors
+from feedbackml.cli.common import Encoding, HeaderRow, Sheet, TextCol, resolve_encoding, user_errors
 
 GroupCol = Annotated[
     str | None, typer.Option("--group-col", help="Column naming the group (e.g. department); small groups are hidden.")
@@ -37,7 +37,7 @@ def report_command(
         int, typer.Option("--samples-per-barrier", min=0, help="Representative comments shown per barrier.")
     ] = 5,
     title: Annotated[str | None, typer.Option("--title", help="Heading of the report.")] = None,
-    encoding: Encoding = "utf-8",
+    encoding: Encoding = "auto",
     sheet: Sheet = None,
     header_row: HeaderRow = 1,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
@@ -57,7 +57,7 @@ def report_command(
             wave_col=wave_col,
             min_group_size=min_group_size,
             samples_per_barrier=samples_per_barrier,
-            encoding=encoding,
+            encoding=resolve_encoding((previous or scored[0]), encoding),  # one encoding for every file
             sheet=sheet,
             header_row=header_row,
             **({"title": title} if title else {}),

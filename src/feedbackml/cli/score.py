@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from feedbackml.cli.common import Encoding, HeaderRow, IdCol, Sheet, TextCol, fail, user_errors
+from feedbackml.cli.common import Encoding, HeaderRow, IdCol, Sheet, TextCol, fail, resolve_encoding, user_errors
 from feedbackml.cli.report import GroupCol, MinGroupSize, WaveCol
 
 
@@ -70,7 +70,7 @@ def score_command(
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Also write the HR report to this folder.")] = None,
     min_group_size: MinGroupSize = 10,
-    encoding: Encoding = "utf-8",
+    encoding: Encoding = "auto",
     sheet: Sheet = None,
     header_row: HeaderRow = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
@@ -106,7 +106,7 @@ def score_command(
         evidence_sample=evidence_sample,
         runtime=runtime,
         chunk_rows=chunk_rows,
-        encoding=encoding,
+        encoding=resolve_encoding(input, encoding),
         sheet=sheet,
         header_row=header_row,
         threads=threads,

@@ -24,6 +24,7 @@ from feedbackml.io.core import (
     describe_columns,
     file_format,
     open_text,
+    sniff_encoding,
 )
 from feedbackml.io.jsonl import iter_jsonl
 from feedbackml.io.tables import (
@@ -96,6 +97,7 @@ __all__ = [
     "open_parquet",
     "read_header",
     "sheets_with_column",
+    "sniff_encoding",
     "spreadsheet_safe",
     "sweep_temporaries",
     "write_jsonl",

@@ -77,7 +77,34 @@ def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
         raise InputError(path, f"cannot be opened: {error.strerror}") from None
 
 
+SNIFF_BYTES = 256 * 1024
+
+
+def sniff_encoding(path: str | os.PathLike[str]) -> str:
+    """``utf-8``, or ``gb18030`` when the start of the file is not UTF-8 (many undecodable bytes, not one stray
+    byte) but decodes cleanly as GB18030 — what Chinese Excel writes for "CSV". Reads the first 256 KiB."""
+    try:
+        with Path(path).open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError:
+        return "utf-8"  # the reader that follows reports the problem
+    text = head.decode("utf-8", errors="replace")
+    wide = sum(1 for char in text if ord(char) > 127)
+    if not wide or text.count("\ufffd") <= max(2, wide // 20):
+        return "utf-8"
+    cut = len(head) if len(head) < SNIFF_BYTES else len(head) - 4  # a character may straddle the cut
+    for end in range(len(head), cut - 1, -1):
+        try:
+            head[:end].decode("gb18030")
+        except UnicodeDecodeError:
+            continue
+        return "gb18030"
+    return "utf-8"
+
+
 def open_text(path: str | os.PathLike[str], encoding: str) -> TextIO:
+    if encoding == "auto":
+        encoding = sniff_encoding(path)
     if encoding.lower().replace("-", "").replace("_", "") == "utf8":
         encoding = "utf-8-sig"  # tolerate the BOM Excel writes
     try:
