@@ -51,6 +51,21 @@ KNOWN_SLICES: tuple[str, ...] = (
 )
 SENTIMENT_NAMES_ZH: dict[str, str] = {"negative": "负面", "neutral": "中性", "positive": "正面"}
 
+# Labels written in Chinese (主观障碍, 正面, 流程与审批 …) are accepted on input and mapped to their codes.
+LABEL_ALIASES: dict[str, str] = {
+    **{name: code for code, name in BARRIER_NAMES_ZH.items()},
+    **{name[:2]: code for code, name in BARRIER_NAMES_ZH.items()},  # 主观, 客观, 角色
+    **{name: code for code, name in SENTIMENT_NAMES_ZH.items()},
+    **{name: code for code, name in CAUSE_NAMES_ZH.items()},
+}
+
+
+def label_code(label: str) -> str:
+    """The code of a label given by code or by its Chinese name (unknown text is returned as it was)."""
+    label = label.strip()
+    return LABEL_ALIASES.get(label, label)
+
+
 # Where a comment came from; free text elsewhere, but the corpus uses this vocabulary.
 KNOWN_SOURCES: tuple[str, ...] = (
     "engagement_survey",

@@ -112,3 +112,22 @@ def test_bad_causes_name_the_field_and_the_rule(barriers: list[str], causes: obj
     assert record is None and len(problems) == 1
     assert "field 'causes'" in problems[0].message and message in problems[0].message
     assert "原文" not in problems[0].message
+
+
+def test_labels_written_in_chinese_are_mapped_to_codes() -> None:
+    data = {
+        "id": "c1",
+        "text": "采购那边总说与我无关,审批还要签五个字",
+        "barriers": "主观障碍|客观",
+        "causes": "不愿配合/推诿|流程与审批",
+        "sentiment": "负面",
+    }
+    record, problems = parse_record(Row("x.csv", 2, data), Columns())
+    assert not problems and record is not None
+    assert (record.barriers, record.causes, record.sentiment) == (
+        ("subjective", "objective"),
+        ("unwilling", "process"),
+        "negative",
+    )
+    _, wrong = parse_record(Row("x.csv", 3, {**data, "barriers": "主观问题"}), Columns())
+    assert "unknown label '主观问题'" in wrong[0].message and "or their Chinese names" in wrong[0].message

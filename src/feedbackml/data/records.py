@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from feedbackml.io import InputError, Row, describe_columns, iter_rows, read_header
-from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS, canonical_barriers, canonical_causes
+from feedbackml.labels import (
+    BARRIER_OF_CAUSE,
+    BARRIERS,
+    CAUSES,
+    SENTIMENTS,
+    canonical_barriers,
+    canonical_causes,
+    label_code,
+)
 
 Severity = Literal["error", "warning"]
 FLAT_LABEL_SEPARATOR = "|"
@@ -134,9 +142,9 @@ def parse_causes(value: Any, barriers: tuple[str, ...], column: str) -> tuple[tu
 
 def _label_list(value: Any, column: str, allowed: tuple[str, ...]) -> tuple[list[str], str | None]:
     if isinstance(value, str):
-        labels = [part.strip() for part in value.split(FLAT_LABEL_SEPARATOR) if part.strip()]
+        labels = [label_code(part) for part in value.split(FLAT_LABEL_SEPARATOR) if part.strip()]
     elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-        labels = [item.strip() for item in value]
+        labels = [label_code(item) for item in value]
     else:
         return [], (
             f"field '{column}' holds a {type(value).__name__} (expected a list of labels, or "
@@ -144,7 +152,10 @@ def _label_list(value: Any, column: str, allowed: tuple[str, ...]) -> tuple[list
         )
     for label in labels:
         if label not in allowed:
-            return [], f"field '{column}' has unknown label '{label[:40]}' (expected any of: {', '.join(allowed)})"
+            return [], (
+                f"field '{column}' has unknown label '{label[:40]}' (expected any of: {', '.join(allowed)}, or their "
+                "Chinese names)"
+            )
     if len(set(labels)) != len(labels):
         return [], f"field '{column}' lists a label twice (expected each label at most once)"
     return labels, None
@@ -182,6 +193,8 @@ def parse_record(row: Row, columns: Columns) -> tuple[LabelledRecord | None, lis
         error(barrier_error)
 
     sentiment = data.get(columns.sentiment)
+    if isinstance(sentiment, str):
+        sentiment = label_code(sentiment)  # 负面 / 中性 / 正面 too
     if sentiment is None:
         error(f"field '{columns.sentiment}' is missing (expected one of: {', '.join(SENTIMENTS)})")
     elif not isinstance(sentiment, str) or sentiment.strip() not in SENTIMENTS:
