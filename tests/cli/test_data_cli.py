@@ -117,3 +117,22 @@ def test_validate_reports_hostile_jsonl_lines_without_a_traceback(tmp_path: Path
         (6, "surrogate"),
     ):
         assert f"{path}:{line}: error: " in result.output and what in result.output
+
+
+def test_a_warning_repeated_on_every_row_is_printed_three_times_and_summarised(tmp_path: Path) -> None:
+    records = [
+        {
+            "id": f"r{i}",
+            "text": "".join(chr(0x4E00 + 300 * i + k) for k in range(16)),  # texts that share nothing
+            "barriers": ["objective"],
+            "sentiment": "negative",
+        }
+        for i in range(12)
+    ]  # no 'source': an optional field, one warning per row
+    path = write_jsonl(tmp_path / "new.jsonl", records)
+    result = runner.invoke(app, ["data", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "warning:" in line and "'source'" in line]
+    assert len(lines) == 3
+    assert f"{path}: warning: … the same in 9 more row(s) (lines 4, 5, 6, 7, 8, …)" in result.output
+    assert "12 valid records in 1 file(s); 0 error(s)" in result.output  # the total still counts every warning

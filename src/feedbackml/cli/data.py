@@ -27,7 +27,7 @@ from feedbackml.data.agreement import compare_passes, format_agreement
 from feedbackml.data.dedup import DEFAULT_THRESHOLD
 from feedbackml.data.records import load_labelled
 from feedbackml.data.split import DEFAULT_RATIOS, SPLIT_NAMES, split_records
-from feedbackml.data.validate import DEFAULT_MIN_SHARE, format_summary, summarize, validate_files
+from feedbackml.data.validate import DEFAULT_MIN_SHARE, format_summary, problem_lines, summarize, validate_files
 from feedbackml.io import write_jsonl
 
 data_app = typer.Typer(help="Check, split and compare labelled data.", no_args_is_help=True)
@@ -72,9 +72,8 @@ def validate_command(
         min_label_share=min_label_share,
         **read_options(encoding, sheet, header_row),
     )
-    for problem in report.problems:
-        if problem.severity == "error" or not quiet_warnings:
-            typer.echo(str(problem))
+    for line in problem_lines(report.problems, errors_only=quiet_warnings):
+        typer.echo(line)
     if report.problems:
         typer.echo("")
     if report.records:

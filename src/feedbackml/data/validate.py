@@ -215,3 +215,30 @@ def format_summary(report: ValidationReport) -> str:
         for line in [header, *body]
     ]
     return "\n".join(lines)
+
+
+def problem_lines(problems: list[Problem], *, shown: int = 3, errors_only: bool = False) -> list[str]:
+    """The lines to print: every error, and of each repeated warning (same file, same message) the first
+    ``shown`` rows and then one summary line, so an optional field missing in 124 rows is 4 lines, not 124."""
+    seen: dict[tuple[str, str], list[Problem]] = {}
+    for problem in problems:
+        if problem.severity == "warning":
+            seen.setdefault((problem.path, problem.message), []).append(problem)
+    lines, summarised = [], set()
+    for problem in problems:
+        if problem.severity != "warning":
+            lines.append(str(problem))
+            continue
+        if errors_only:
+            continue
+        key = (problem.path, problem.message)
+        group = seen[key]
+        position = next(index for index, item in enumerate(group) if item is problem)
+        if position < shown:
+            lines.append(str(problem))
+        elif key not in summarised:
+            summarised.add(key)
+            rest = group[shown:]
+            where = ", ".join(str(item.line) for item in rest[:5]) + (", …" if len(rest) > 5 else "")
+            lines.append(f"{problem.path}: warning: … the same in {len(rest)} more row(s) (lines {where})")
+    return lines
