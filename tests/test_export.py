@@ -175,7 +175,7 @@ def test_export_and_predict_cli(tiny_model: Path, tmp_path: Path) -> None:
         result = runner.invoke(app, ["predict", "--model", str(old), "--runtime", runtime, "--json", "审批太慢"])
         assert result.exit_code == 0, result.output
         lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0]["sentiment"] in SENTIMENTS
+        assert len(lines) == 1 and lines[0]["sentiment"]["label"] in SENTIMENTS
     result = runner.invoke(app, ["predict", "--model", str(old), "--runtime", "gpu", "审批太慢"])
     assert result.exit_code == 1 and "unknown runtime 'gpu'" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["export", "--model", str(old), "--dev", str(tmp_path / "none.jsonl")])

@@ -21,6 +21,16 @@ def test_train_predict_evaluate_compare_roundtrip(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert len(lines) == 2 and {"barriers", "sentiment", "evidence", "needs_review"} <= set(lines[0])
+    from feedbackml.serve.schemas import ItemResult
+
+    assert ItemResult.model_validate(lines[0]).id == "1" and lines[0]["about"] == ["采购部"]  # the API's item shape
+    piped = runner.invoke(
+        app, ["predict", "--model", str(model), "--json", "-"], input="采购部总说与我无关\n\n谢谢IT\n"
+    )
+    assert piped.exit_code == 0, piped.output
+    assert [json.loads(line) for line in piped.output.splitlines()] == lines  # '-' reads one comment per line
+    empty = runner.invoke(app, ["predict", "--model", str(model), "-"], input="\n")
+    assert empty.exit_code == 1 and "no comments on standard input" in empty.output
 
     result = runner.invoke(
         app,

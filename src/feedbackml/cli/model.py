@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -156,20 +157,34 @@ def compare_command(
 
 
 def predict_command(
-    texts: Annotated[list[str], typer.Argument(help="Comment text(s) to classify.")],
+    texts: Annotated[
+        list[str], typer.Argument(help="Comment text(s) to classify; '-' reads one comment per line from stdin.")
+    ],
     model: ModelDir = Path("models/default"),
     evidence: Annotated[
         bool, typer.Option("--evidence/--no-evidence", help="Find the words behind each label.")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON line per comment, shaped like an item of the API's results.")
+    ] = False,
     threads: Threads = None,
     runtime: Runtime = "auto",
 ) -> None:
-    """Classify comments given on the command line and show probabilities and evidence."""
+    """Classify comments given on the command line (or on stdin with '-') and show probabilities and evidence."""
+    if texts == ["-"]:
+        texts = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+        if not texts:
+            fail("no comments on standard input (expected one comment per line)")
     classifier = _load(model, threads, runtime)
-    for text, prediction in zip(texts, classifier.predict(list(texts), evidence=evidence), strict=True):
+    for number, (text, prediction) in enumerate(
+        zip(texts, classifier.predict(list(texts), evidence=evidence), strict=True), start=1
+    ):
         if as_json:
-            typer.echo(json.dumps(prediction.to_json(), ensure_ascii=False))
+            from feedbackml.about import detect_about
+            from feedbackml.serve.schemas import ItemResult
+
+            result = ItemResult.from_prediction(str(number), prediction, truncated=False, about=detect_about(text))
+            typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
             continue
         barriers = ", ".join(f"{label} {BARRIER_NAMES_ZH[label]}" for label in prediction.barriers) or "none 无障碍"
         typer.echo(f"{text}\n  barriers:  {barriers}")
