@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class DataConfig(BaseModel):
@@ -14,6 +14,12 @@ class DataConfig(BaseModel):
 
     train: list[Path] = Field(default_factory=lambda: [Path("data/labelled/train.jsonl")])
     dev: list[Path] = Field(default_factory=lambda: [Path("data/labelled/dev.jsonl")])
+
+    @field_validator("train", "dev", mode="before")
+    @classmethod
+    def _one_file_is_a_list(cls, value: Any) -> Any:
+        """``data.train=x.jsonl`` means one file, as ``[x.jsonl]`` does."""
+        return [value] if isinstance(value, str | Path) else value
 
 
 class CalibrationConfig(BaseModel):
@@ -77,6 +83,24 @@ class TrainConfig(BaseModel):
     tfidf_c: float = Field(4.0, gt=0, description="inverse regularisation of the logistic regressions")
 
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+
+
+# Settings only the encoder uses: set for a TF-IDF model they change nothing, which train says.
+ENCODER_ONLY = frozenset(
+    {
+        "base_model", "pooling", "max_length", "batch_size", "eval_batch_size", "epochs", "learning_rate",
+        "head_learning_rate", "weight_decay", "warmup_ratio", "dropout", "freeze_embeddings", "freeze_layers",
+        "layer_lr_decay", "class_weighting", "sentiment_loss_weight", "cause_loss_weight", "patience", "max_steps",
+        "companion_weight", "export_runtimes",
+    }
+)  # fmt: skip
+
+
+def not_applicable(config: TrainConfig) -> list[str]:
+    """Settings given explicitly that the chosen kind of model does not use."""
+    if config.kind != "tfidf":
+        return []
+    return sorted(name for name in config.model_fields_set if name in ENCODER_ONLY)
 
 
 class ConfigError(ValueError):

@@ -129,3 +129,19 @@ def test_evaluate_runs_the_runtime_asked_for(tiny_model: Path, tmp_path: Path) -
         result = runner.invoke(app, [*arguments, "--resamples", "100", "--runtime", runtime])
         assert result.exit_code == 0, result.output
         assert json.loads((out / "report.json").read_text(encoding="utf-8"))["model"]["runtime"] == runtime
+
+
+def test_train_says_what_does_not_apply_takes_one_file_and_never_overwrites(tmp_path: Path) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_text(
+        "\n".join((LABELLED / "train.jsonl").read_text(encoding="utf-8").splitlines()[:300]) + "\n", encoding="utf-8"
+    )
+    out = tmp_path / "m"
+    arguments = ["train", "--config", "training/tfidf.yaml", "epochs=3", f"data.train={small}", "--out", str(out)]
+    result = runner.invoke(app, arguments)  # one file without brackets, and an encoder setting for TF-IDF
+    assert result.exit_code == 0, result.output
+    assert "warning: epochs does not apply to a tfidf model (ignored)" in result.output
+    before = (out / "manifest.json").read_bytes()
+    again = runner.invoke(app, arguments)
+    assert again.exit_code == 1 and f"{out}: exists and is not empty" in again.output and "--force" in again.output
+    assert (out / "manifest.json").read_bytes() == before

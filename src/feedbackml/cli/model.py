@@ -22,7 +22,7 @@ from feedbackml.cli.common import (
     read_options,
     user_errors,
 )
-from feedbackml.config import ConfigError, load_config
+from feedbackml.config import ConfigError, load_config, not_applicable
 from feedbackml.data.records import load_labelled
 from feedbackml.labels import BARRIER_NAMES_ZH, SENTIMENT_NAMES_ZH
 
@@ -69,6 +69,9 @@ def train_command(
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model kind: encoder or tfidf.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder to publish the model to.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing model folder (only once the new one is complete).")
+    ] = False,
 ) -> None:
     """Train a model on labelled data and publish it (calibrated on dev) to a new folder, atomically."""
     from feedbackml.trainer import train
@@ -86,6 +89,10 @@ def train_command(
         settings = load_config(config, extra)
     except ConfigError as error:
         fail(str(error))
+    for name in not_applicable(settings):
+        typer.echo(f"warning: {name} does not apply to a {settings.kind} model (ignored)", err=True)
+    if settings.out.exists() and any(settings.out.iterdir()) and not force:
+        fail(f"{settings.out}: exists and is not empty (expected a new folder; --force replaces it when done)")
     with user_errors():
         result = train(settings, log=typer.echo)
     typer.echo(f"model written to {result.path}")
