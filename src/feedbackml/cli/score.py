@@ -166,9 +166,10 @@ def _dry_run(options: Any) -> None:
 
     with user_errors():
         found = check_input(options)
+    counts = found.summary
     typer.echo(
-        f"{options.input}: {found.rows:,} rows would be scored as {found.ok:,} ok, {found.empty:,} empty, "
-        f"{found.errors:,} errors (nothing written)"
+        f"{options.input}: {counts.rows:,} rows would be scored as {counts.ok:,} ok, {counts.empty:,} empty, "
+        f"{counts.errors:,} errors (nothing written)"
     )
     if options.group_col:
         typer.echo(f"{options.group_col}: {len(found.groups):,} distinct values")
@@ -176,5 +177,5 @@ def _dry_run(options: Any) -> None:
         typer.echo(f"{options.wave_col}: {len(found.waves):,} distinct values")
     for line in found.first_errors:
         typer.echo(f"  {line}")
-    if found.errors:
+    if counts.errors:
         raise typer.Exit(1)

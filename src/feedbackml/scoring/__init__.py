@@ -29,7 +29,7 @@ from feedbackml.scoring.checkpoint import (
 )
 from feedbackml.scoring.engines import Engine, LocalEngine
 from feedbackml.scoring.options import ADDED_COLUMNS, ScoreOptions, ScoreSummary, load_org
-from feedbackml.scoring.rows import check_columns, estimate_rows, input_chunks, input_columns
+from feedbackml.scoring.rows import check_columns, count_statuses, estimate_rows, input_chunks, input_columns
 from feedbackml.scoring.writer import ChunkWriter, output_format
 
 
@@ -60,13 +60,11 @@ def score(
 
 @dataclass
 class InputCheck:
-    """What ``score`` would do with an export, found without a model: rows by the status they would get, the
-    first rows that would be errors (line and reason, never text), and how many groups and waves it holds."""
+    """What ``score`` would do with an export, found without a model: rows by the status they would get (a
+    ``ScoreSummary`` with nothing scored), the first rows that would be errors (line and reason, never text), and
+    the distinct groups and waves it holds."""
 
-    rows: int = 0
-    ok: int = 0
-    empty: int = 0
-    errors: int = 0
+    summary: ScoreSummary = field(default_factory=ScoreSummary)
     first_errors: list[str] = field(default_factory=list)
     groups: set[str] = field(default_factory=set)
     waves: set[str] = field(default_factory=set)
@@ -80,16 +78,10 @@ def check_input(options: ScoreOptions, *, listed: int = 10, distinct: int = 10_0
     load_org(options)
     found = InputCheck()
     for _, chunk in input_chunks(options):
+        count_statuses(found.summary, chunk)
         for item in chunk:
-            found.rows += 1
-            if item.status == "ok":
-                found.ok += 1
-            elif item.status == "empty":
-                found.empty += 1
-            else:
-                found.errors += 1
-                if len(found.first_errors) < listed:
-                    found.first_errors.append(f"line {item.row.line}: {item.status}")
+            if item.status not in ("ok", "empty") and len(found.first_errors) < listed:
+                found.first_errors.append(f"line {item.row.line}: {item.status}")
             data = item.row.data or {}
             for column, seen in ((options.group_col, found.groups), (options.wave_col, found.waves)):
                 if column and len(seen) < distinct and data.get(column) not in (None, ""):
