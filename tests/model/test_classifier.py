@@ -102,6 +102,21 @@ def test_calibration_needs_review() -> None:
     assert calibration.needs_review(barrier, sentiment).tolist() == [False, True, True]
 
 
+def test_uncertainty_grades_the_closest_call_and_ranks_disagreement_first() -> None:
+    calibration = Calibration(thresholds={"subjective": 0.4, "objective": 0.5, "role_misalignment": 0.5})
+    barrier = np.array(
+        [[0.99, 0.01, 0.01], [0.4, 0.01, 0.01], [0.7, 0.01, 0.01], [0.99, 0.01, 0.01], [0.99, 0.01, 0.01]]
+    )
+    sure = [0.98, 0.01, 0.01]
+    sentiment = np.array([sure, sure, sure, [0.45, 0.45, 0.1], sure])
+    score = calibration.uncertainty(barrier, sentiment)
+    assert score[1] == 1.0 and score[3] == 1.0  # a barrier on its threshold; two sentiments tied
+    assert score[0] < 0.1 and 0.4 < score[2] < 0.6  # 0.7 is half way from 0.4 to 1
+    assert ((score >= 0) & (score <= 1)).all()
+    ranked = calibration.uncertainty(barrier, sentiment, np.array([False, False, False, False, True]))
+    assert ranked[4] > max(ranked[:4]) >= 0.5 and ranked[4] >= 0.5  # confident but unstable comes first
+
+
 def test_length_batches_sort_and_bound_padding() -> None:
     lengths = [5, 5, 5, 6, 7, 20, 21, 22, 100, 3]
     batches = length_batches(lengths, 4)

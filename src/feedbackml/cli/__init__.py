@@ -17,6 +17,7 @@ from feedbackml.cli.model import (
     train_command,
 )
 from feedbackml.cli.report import report_command
+from feedbackml.cli.review import review_app
 from feedbackml.cli.score import score_command
 from feedbackml.cli.serve import serve_command
 from feedbackml.cli.speed import bench_command, export_command
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(base_app, name="base")
+app.add_typer(review_app, name="review")
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("compare")(compare_command)

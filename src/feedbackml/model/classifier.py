@@ -110,6 +110,7 @@ class Classifier(ABC):
         probs = self.probabilities(batch)
         barrier_probs, sentiment_probs = probs.barriers, probs.sentiment
         review = self.calibration.needs_review(barrier_probs, sentiment_probs, probs.disagree)
+        uncertainty = self.calibration.uncertainty(barrier_probs, sentiment_probs, probs.disagree)
         chosen, sentiment_index = self.calibration.decide(barrier_probs, sentiment_probs)
         causes = self.calibration.decide_causes(probs.causes, chosen)
         with_causes = probs.causes.shape[1] == len(CAUSES) and bool(self.calibration.cause_thresholds)
@@ -137,6 +138,7 @@ class Classifier(ABC):
                 sentiment=sentiment,
                 sentiment_probs=rounded(SENTIMENTS, sentiment_probs[index]),
                 needs_review=bool(review[index]),
+                uncertainty=round(float(uncertainty[index]), 4),
                 evidence=found[index],
                 split=bool(probs.split[index]),
                 causes=cause_codes[index],

@@ -35,6 +35,8 @@ class Prediction:
     split: bool = False  # the comment was longer than the encoder takes and was scored sentence by sentence
     causes: tuple[str, ...] = ()  # labels.md §3, only under predicted barriers; () from a model without causes
     cause_probs: dict[str, float] = field(default_factory=dict)
+    # 0–1, larger is less sure (see ``Calibration.uncertainty``): what review queues rank by
+    uncertainty: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -56,6 +58,7 @@ class Prediction:
             split=bool(data.get("split", False)),
             causes=tuple(data.get("causes", ())),
             cause_probs=dict(data.get("cause_probs", {})),
+            uncertainty=float(data.get("uncertainty", 0.0)),
         )
 
 
@@ -116,6 +119,23 @@ class Calibration:
         near = (np.abs(barrier_probs - self.threshold_array()) < self.barrier_margin).any(axis=1)
         unsure = sentiment_probs.max(axis=1) < self.sentiment_min_confidence
         return near | unsure | (disagree if disagree is not None else False)
+
+    def uncertainty(
+        self, barrier_probs: np.ndarray, sentiment_probs: np.ndarray, disagree: np.ndarray | None = None
+    ) -> np.ndarray:
+        """A graded ``needs_review`` to rank a labelling queue by, in [0, 1]. The closest call decides it: a barrier
+        at its threshold or two sentiments equally likely give 1, every decision at its extreme gives 0. Where a
+        blend's members disagree the score is raised halfway to 1, so those comments (where most errors are) come
+        before any the members agree on."""
+        thresholds = self.threshold_array()
+        room = np.where(barrier_probs >= thresholds, 1.0 - thresholds, thresholds)
+        barrier_closeness = 1.0 - np.abs(barrier_probs - thresholds) / np.maximum(room, 1e-9)
+        ordered = np.sort(sentiment_probs, axis=1)
+        sentiment_closeness = 1.0 - (ordered[:, -1] - ordered[:, -2])
+        score = np.clip(np.maximum(barrier_closeness.max(axis=1), sentiment_closeness), 0.0, 1.0)
+        if disagree is not None:
+            score = np.where(disagree, (1.0 + score) / 2.0, score / 2.0)
+        return score
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

@@ -27,8 +27,8 @@ from feedbackml.scoring.writer import ChunkWriter
 
 PARTIAL_SUFFIX = ".partial"
 STATE_FILE = "state.json"
-CHECKPOINT_FORMAT = 4  # 2: the input is identified by its content hash; 3: the about column and the org file;
-# 4: the cause probabilities
+CHECKPOINT_FORMAT = 5  # 2: the input is identified by its content hash; 3: the about column and the org file;
+# 4: the cause probabilities; 5: the uncertainty column
 Progress = Callable[[int], None]
 ChunkPredictor = Callable[[int, list[str], list[bool]], list[Prediction]]
 

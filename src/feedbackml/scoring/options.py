@@ -27,6 +27,7 @@ ADDED_COLUMNS = (
     "sentiment",
     *(f"p_{label}" for label in SENTIMENTS),
     "needs_review",
+    "uncertainty",  # 0–1, what `feedbackml review export` ranks by
     "evidence",
     "model_version",
 )

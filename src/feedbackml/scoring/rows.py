@@ -80,6 +80,7 @@ def added_values(
     for cause, probability in prediction.cause_probs.items():
         values[f"p_{cause}"] = probability
     values["needs_review"] = prediction.needs_review
+    values["uncertainty"] = prediction.uncertainty
     values["evidence"] = json.dumps(prediction.to_json()["evidence"], ensure_ascii=False)
     return values
 

@@ -83,6 +83,7 @@ class ChunkWriter:
         added = {
             "source_line": pa.int64(),
             "needs_review": pa.bool_(),
+            "uncertainty": pa.float64(),
             **{f"p_{label}": pa.float64() for label in (*BARRIERS, *SENTIMENTS, *CAUSES)},
         }
         fields = []

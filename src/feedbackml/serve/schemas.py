@@ -101,6 +101,12 @@ class ItemResult(BaseModel):
     )
     sentiment: SentimentResult
     needs_review: bool
+    uncertainty: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="0–1, larger is less sure: the closest decision, raised when the blend's members "
+        "disagree. Rank a labelling queue by it.",
+    )
     evidence: list[EvidenceSpan]
     truncated: bool = Field(description="The text was cut to FEEDBACKML_MAX_CHARS before scoring.")
     split: bool = Field(description="The text was longer than the encoder's window and scored by sentences.")
@@ -116,6 +122,7 @@ class ItemResult(BaseModel):
             about=list(about or ()),
             sentiment=SentimentResult(label=prediction.sentiment, probabilities=prediction.sentiment_probs),
             needs_review=prediction.needs_review,
+            uncertainty=prediction.uncertainty,
             evidence=[EvidenceSpan(**vars(item)) for item in prediction.evidence],
             truncated=truncated,
             split=prediction.split,
