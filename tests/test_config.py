@@ -43,3 +43,14 @@ def test_bad_file(tmp_path: Path) -> None:
 def test_shipped_default_config_is_valid() -> None:
     config = load_config(Path(__file__).resolve().parents[1] / "training" / "default.yaml")
     assert config.kind == "encoder"
+
+
+def test_paths_in_a_config_file_are_relative_to_it_and_on_the_command_line_to_the_caller(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "training" / "default.yaml", ["data.dev=mine.jsonl"])
+    assert config.data.train == [root / "data" / "labelled" / "train.jsonl"]
+    assert config.out == root / "models" / "default"
+    assert Path(config.base_model) == root / "models" / "base"
+    assert config.data.dev == [Path("mine.jsonl")]  # typed by the user: relative to where they are
+    (tmp_path / "hub.yaml").write_text("base_model: intfloat/multilingual-e5-small\n", encoding="utf-8")
+    assert load_config(tmp_path / "hub.yaml").base_model == "intfloat/multilingual-e5-small"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -132,6 +133,31 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+def _relative_to(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Paths written in a config file are relative to that file, so ``train --config`` works from any folder;
+    paths on the command line stay relative to where it is typed. ``base_model`` counts as a path when it starts
+    with ``./`` or ``../`` (otherwise it may be a hub name)."""
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str | Path) and not Path(value).is_absolute():
+            return os.path.normpath(folder / value)
+        return value
+
+    data = dict(data)
+    if "out" in data:
+        data["out"] = resolve(data["out"])
+    base = data.get("base_model")
+    if isinstance(base, str) and base.startswith(("./", "../")):
+        data["base_model"] = str(Path(resolve(base)).resolve())
+    section = data.get("data")
+    if isinstance(section, dict):
+        data["data"] = {
+            key: [resolve(item) for item in value] if isinstance(value, list) else resolve(value)
+            for key, value in section.items()
+        }
+    return data
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML config (or the defaults), apply overrides, validate."""
     data: dict[str, Any] = {}
@@ -144,7 +170,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"{path}: is not valid YAML ({error})") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-        data = loaded or {}
+        data = _relative_to(Path(path).parent, loaded or {})
     data = apply_overrides(data, overrides or [])
     try:
         return TrainConfig.model_validate(data)

@@ -3,10 +3,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from typer.testing import CliRunner
 
 from feedbackml.cli import app
-from tests.conftest import LABELLED
+from tests.conftest import LABELLED, REPO
 
 runner = CliRunner()
 
@@ -145,3 +147,27 @@ def test_train_says_what_does_not_apply_takes_one_file_and_never_overwrites(tmp_
     again = runner.invoke(app, arguments)
     assert again.exit_code == 1 and f"{out}: exists and is not empty" in again.output and "--force" in again.output
     assert (out / "manifest.json").read_bytes() == before
+
+
+def test_train_runs_from_any_folder_and_names_the_kind_with_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_text(
+        "\n".join((LABELLED / "train.jsonl").read_text(encoding="utf-8").splitlines()[:200]) + "\n", encoding="utf-8"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # dev comes from the config file (relative to it), train from the command line
+    config = str(REPO / "training" / "default.yaml")
+    result = runner.invoke(
+        app, ["train", "--config", config, "--kind", "tfidf", "data.train=../small.jsonl", "--out", "m"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((elsewhere / "m" / "config.json").read_text(encoding="utf-8"))["kind"] == "tfidf"
+    manifest = json.loads((elsewhere / "m" / "manifest.json").read_text(encoding="utf-8"))
+    assert str(LABELLED / "dev.jsonl") in manifest["data"]  # found beside the config, not in the working folder
+    old = runner.invoke(
+        app, ["train", "--config", config, "--model", "tfidf", "data.train=../small.jsonl", "--out", "n"]
+    )
+    assert old.exit_code == 0 and "train --model is now --kind" in old.output

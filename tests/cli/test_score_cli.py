@@ -200,3 +200,20 @@ def test_a_gb18030_export_is_read_as_such_and_said(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "is not UTF-8; reading it as GB18030 (--encoding chooses)" in result.output
     assert "30 rows would be scored as 30 ok, 0 empty, 0 errors" in result.output
+
+
+def test_score_samples_evidence_unless_asked_for_every_row(tiny_model: Path, tmp_path: Path) -> None:
+    from feedbackml.io import iter_rows
+    from feedbackml.scoring import ScoreOptions
+
+    source = _survey(tmp_path / "survey.csv", rows=80)
+    command = ["score", str(source), "--model", str(tiny_model), "--text-col", "comment"]
+    assert CliRunner().invoke(app, [*command, "--out", str(tmp_path / "default.csv")]).exit_code == 0
+    sampler = ScoreOptions(input=source, output=tmp_path / "x.csv", model=tiny_model)
+    rows = [row.data for row in iter_rows(tmp_path / "default.csv") if row.data]
+    wanted = [sampler.wants_evidence(int(row["source_line"])) for row in rows]
+    assert 0 < sum(wanted) < len(rows) / 4  # the default share (5%) of rows, chosen by position
+    assert all(row["evidence"] == "[]" for row, want in zip(rows, wanted, strict=True) if not want)
+    every = CliRunner().invoke(app, [*command, "--out", str(tmp_path / "all.csv"), "--evidence-sample", "1"])
+    assert every.exit_code == 0
+    assert sum(row.data["evidence"] != "[]" for row in iter_rows(tmp_path / "all.csv") if row.data) > sum(wanted)

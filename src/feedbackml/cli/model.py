@@ -67,7 +67,10 @@ def train_command(
     base_model: Annotated[
         str | None, typer.Option("--base-model", help="Local HF folder (or hub name, where online) to fine-tune.")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Model kind: encoder or tfidf.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Model kind: encoder or tfidf.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", hidden=True, help="Old name of --kind (--model is a folder elsewhere).")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder to publish the model to.")] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing model folder (only once the new one is complete).")
@@ -80,7 +83,10 @@ def train_command(
     if base_model:
         extra.append(f"base_model={base_model}")
     if model:
-        extra.append(f"kind={model}")
+        typer.echo("warning: train --model is now --kind (elsewhere --model names a model folder)", err=True)
+        kind = kind or model
+    if kind:
+        extra.append(f"kind={kind}")
     if out:
         extra.append(f"out={out}")
     try:

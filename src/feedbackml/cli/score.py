@@ -11,6 +11,7 @@ import typer
 
 from feedbackml.cli.common import Encoding, HeaderRow, IdCol, Sheet, TextCol, fail, resolve_encoding, user_errors
 from feedbackml.cli.report import GroupCol, MinGroupSize, WaveCol
+from feedbackml.scoring.options import DEFAULT_EVIDENCE_SAMPLE
 
 
 def score_command(
@@ -35,10 +36,10 @@ def score_command(
             "--evidence-sample",
             min=0.0,
             max=1.0,
-            help="Share of rows that get evidence (a fixed sample by row position); evidence costs a model pass per "
-            "word, and a sample is enough for the report's evidence words.",
+            help="Share of rows that get evidence (a fixed sample by row position; 1 for every row): evidence costs "
+            "a model pass per word, and a sample is enough for the report's evidence words.",
         ),
-    ] = 1.0,
+    ] = DEFAULT_EVIDENCE_SAMPLE,
     runtime: Annotated[
         str | None, typer.Option("--runtime", help="torch, onnx or onnx-int8 (default: the model folder's choice).")
     ] = None,

@@ -14,6 +14,8 @@ from feedbackml.io import InputError
 from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 
 OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet", "xlsx")
+# Evidence costs about one model pass per word; the report's evidence words need a sample, not every row.
+DEFAULT_EVIDENCE_SAMPLE = 0.05
 # The columns score appends, in order. ``source_line`` is where the row sits in the input (line, sheet row or
 # Parquet row number), so an error row can be looked up.
 ADDED_COLUMNS = (
@@ -49,7 +51,7 @@ class ScoreOptions:
     evidence: bool = True
     # Occlusion evidence costs about one forward pass per word; on large files a deterministic sample of rows
     # (chosen by their position in the input) is enough for the report's evidence words.
-    evidence_sample: float = 1.0
+    evidence_sample: float = DEFAULT_EVIDENCE_SAMPLE
     runtime: str | None = None
     chunk_rows: int = 512
     encoding: str = "utf-8"
