@@ -52,6 +52,7 @@ def test_classify_two_items(served: tuple[TestClient, Path]) -> None:
     assert set(first["barriers"]["probabilities"]) == {"subjective", "objective", "role_misalignment"}
     assert first["sentiment"]["label"] in first["sentiment"]["probabilities"]
     assert {"needs_review", "evidence", "truncated", "split", "about"} <= set(first)
+    assert 0 <= first["uncertainty"] <= 1
     assert len(first["causes"]["probabilities"]) == 14  # the tiny model learnt a cause head from the corpus
     assert bool(first["causes"]["labels"]) == bool(first["barriers"]["labels"])
     assert response.headers["X-Request-ID"]
@@ -319,3 +320,27 @@ def test_duplicate_ids_content_type_and_request_id(served: tuple[TestClient, Pat
     for bad in ("a b", "x" * 65, "<script>"):
         replaced = client.get("/livez", headers={"X-Request-ID": bad})
         assert replaced.headers["X-Request-ID"] != bad and len(replaced.headers["X-Request-ID"]) == 16
+
+
+def test_docs_are_served_from_local_files_and_the_document_is_typed(served: tuple[TestClient, Path]) -> None:
+    client, _ = served
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "https://" not in page.text and "http://" not in page.text  # nothing from a CDN
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert client.get(f"/docs-assets/{asset}").status_code == 200
+    document = client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["HTTPBearer"]["description"],
+    }
+    operations = {op["operationId"]: op for path in document["paths"].values() for op in path.values()}
+    assert set(operations) == {"livez", "readyz", "prometheus", "model_info", "classify", "reload"}
+    assert operations["classify"]["security"] == [{"HTTPBearer": []}] and operations["classify"]["tags"] == ["classify"]
+    assert "security" not in operations["livez"]
+    schemas = document["components"]["schemas"]
+    assert schemas["Barrier"]["enum"] == ["subjective", "objective", "role_misalignment"]
+    assert len(schemas["Cause"]["enum"]) == 14 and schemas["Sentiment"]["enum"] == ["negative", "neutral", "positive"]
+    assert "empty_text" in schemas["ErrorType"]["enum"]
+    assert schemas["ItemError"]["properties"]["error"]["$ref"].endswith("/ItemErrorDetail")

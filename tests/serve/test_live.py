@@ -194,3 +194,44 @@ def test_attack_suite_refuses_a_non_loopback_host() -> None:
         timeout=30,
     )
     assert result.returncode != 0 and "not a loopback address" in result.stderr
+
+
+def test_a_generated_client_sends_the_key_and_gets_typed_results(
+    live: tuple[int, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openapi-python-client on /openapi.json, used as generated: the bearer scheme makes it send the key, the
+    enums make labels typed values."""
+    import importlib
+    import os
+
+    port, _ = live
+    import httpx
+
+    spec = tmp_path / "openapi.json"
+    spec.write_text(httpx.get(f"http://127.0.0.1:{port}/openapi.json").text, encoding="utf-8")
+    generator = shutil.which("openapi-python-client", path=str(Path(sys.executable).parent))
+    assert generator is not None
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    subprocess.run(
+        [generator, "generate", "--path", str(spec), "--output-path", str(tmp_path / "fbclient"), "--meta", "none"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    client_module = importlib.import_module("fbclient")
+    classify = importlib.import_module("fbclient.api.classify.classify")
+    models = importlib.import_module("fbclient.models")
+    body = models.ClassifyRequest(
+        items=[models.Item(id="c1", text="采购部总说与我无关，流程也没人管"), models.Item(id="c2", text="")]
+    )
+    with client_module.AuthenticatedClient(base_url=f"http://127.0.0.1:{port}", token=KEY) as client:
+        answer = classify.sync(client=client, body=body)
+    assert isinstance(answer, models.ClassifyResponse)
+    first, second = answer.results
+    assert isinstance(first, models.ItemResult) and isinstance(first.sentiment.label, models.Sentiment)
+    assert all(isinstance(label, models.Barrier) for label in first.barriers.labels)
+    assert isinstance(second, models.ItemError) and second.error.error_type == models.ErrorType.EMPTY_TEXT
+    with client_module.AuthenticatedClient(base_url=f"http://127.0.0.1:{port}", token="not-the-key") as wrong:
+        refused = classify.sync(client=wrong, body=body)
+    assert isinstance(refused, models.ErrorBody) and refused.error_type == models.ErrorType.UNAUTHORIZED

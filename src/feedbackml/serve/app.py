@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import Field, create_model
 
 from feedbackml.model import Classifier
+from feedbackml.serve.docs import add_docs
 from feedbackml.serve.handlers import add_exception_handlers
 from feedbackml.serve.metrics import Metrics
 from feedbackml.serve.middleware import BodyLimitMiddleware, ObserveMiddleware
@@ -54,6 +55,9 @@ def create_app(settings: ServeSettings, *, model: Classifier | None = None) -> F
         version="1",
         description="Collaboration barriers and sentiment of Chinese employee feedback comments.",
         lifespan=lifespan,
+        docs_url=None,  # add_docs serves it from local files
+        redoc_url=None,
+        generate_unique_id_function=lambda route: route.name,  # stable operation ids: the endpoint's name
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -69,6 +73,7 @@ def create_app(settings: ServeSettings, *, model: Classifier | None = None) -> F
     add_exception_handlers(app)
     for router in (probes, api, classify_router(request_model_for(settings)), admin):
         app.include_router(router)
+    add_docs(app)
     return app
 
 

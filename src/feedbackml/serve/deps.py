@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
 from feedbackml.serve.errors import ApiError, ErrorType
@@ -56,13 +57,19 @@ def check_key(authorization: str, keys: list[SecretStr], others: list[SecretStr]
     raise ApiError(ErrorType.unauthorized, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_api_key(request: Request, settings: SettingsDep) -> None:
+# Declares the bearer scheme in the OpenAPI document (generated clients then send the key); the check itself is
+# ``check_key``, so a missing or wrong key gets this API's error body.
+bearer = HTTPBearer(auto_error=False, description="A key of FEEDBACKML_API_KEYS (admin routes: FEEDBACKML_ADMIN_KEYS).")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+def require_api_key(request: Request, settings: SettingsDep, _: BearerDep) -> None:
     if not settings.api_keys and settings.dev_mode:
         return
     check_key(request.headers.get("authorization", ""), settings.api_keys)
 
 
-def require_admin_key(request: Request, settings: SettingsDep) -> None:
+def require_admin_key(request: Request, settings: SettingsDep, _: BearerDep) -> None:
     if not settings.admin_keys:
         raise ApiError(ErrorType.forbidden, "no admin key is configured (set FEEDBACKML_ADMIN_KEYS)")
     check_key(request.headers.get("authorization", ""), settings.admin_keys, settings.api_keys)

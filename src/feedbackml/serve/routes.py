@@ -24,7 +24,7 @@ def error_responses(*types: ErrorType) -> dict[int | str, dict[str, Any]]:
     }
 
 
-probes = APIRouter()
+probes = APIRouter(tags=["probes"])
 
 
 @probes.get("/livez", summary="The process is up")
@@ -55,7 +55,7 @@ async def prometheus(request: Request) -> PlainTextResponse:
     return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
 
-api = APIRouter(dependencies=[Depends(require_api_key)])
+api = APIRouter(dependencies=[Depends(require_api_key)], tags=["model"])
 
 
 @api.get("/v1/model", response_model=ModelInfo, responses=error_responses(ErrorType.unauthorized))
@@ -79,7 +79,7 @@ async def model_info(service: ServiceDep) -> ModelInfo:
 def classify_router(request_model: type[ClassifyRequest]) -> APIRouter:
     """The classify route, its body typed by ``request_model`` (the item limit is a setting, so it lives in the
     app's own request model and thus in its OpenAPI document)."""
-    router = APIRouter(dependencies=[Depends(require_api_key), Depends(require_json)])
+    router = APIRouter(dependencies=[Depends(require_api_key), Depends(require_json)], tags=["classify"])
 
     @router.post(
         "/v1/classify",
@@ -102,7 +102,7 @@ def classify_router(request_model: type[ClassifyRequest]) -> APIRouter:
     return router
 
 
-admin = APIRouter(dependencies=[Depends(require_admin_key)])
+admin = APIRouter(dependencies=[Depends(require_admin_key)], tags=["admin"])
 
 
 @admin.post(

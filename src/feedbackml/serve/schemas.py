@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.model import Prediction
+from feedbackml.serve.errors import ErrorType
+
+# The label vocabularies as enums, so the OpenAPI document lists them and generated clients get typed values.
+Barrier = StrEnum("Barrier", {code: code for code in BARRIERS})  # type: ignore[misc]
+Cause = StrEnum("Cause", {code: code for code in CAUSES})  # type: ignore[misc]
+Sentiment = StrEnum("Sentiment", {code: code for code in SENTIMENTS})  # type: ignore[misc]
 
 MAX_DEPARTMENT_CHARS = 200  # as for id: a department name, or a path of them (运营中心/超市-生鲜组), never a comment
 
@@ -62,19 +70,19 @@ class ClassifyRequest(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    error_type: str
+    error_type: ErrorType
     message: str
     index: int | None = Field(None, description="The item the error is about, if any.")
     request_id: str
 
 
 class BarrierResult(BaseModel):
-    labels: list[str] = Field(description="Barriers over their thresholds.")
+    labels: list[Barrier] = Field(description="Barriers over their thresholds.")
     probabilities: dict[str, float] = Field(description="Probability of each of the three barriers.")
 
 
 class SentimentResult(BaseModel):
-    label: str
+    label: Sentiment
     probabilities: dict[str, float]
 
 
@@ -87,7 +95,7 @@ class EvidenceSpan(BaseModel):
 
 
 class CauseResult(BaseModel):
-    labels: list[str] = Field(description="Causes (labels.md §3) under the predicted barriers; at least one each.")
+    labels: list[Cause] = Field(description="Causes (labels.md §3) under the predicted barriers; at least one each.")
     probabilities: dict[str, float] = Field(description="Probability of each cause; empty for a model without causes.")
 
 
@@ -129,9 +137,16 @@ class ItemResult(BaseModel):
         )
 
 
+class ItemErrorDetail(BaseModel):
+    error_type: ErrorType
+    message: str
+    index: int | None = Field(None, description="The item's position in the request.")
+    request_id: str
+
+
 class ItemError(BaseModel):
     id: str
-    error: dict[str, Any] = Field(description="error_type, message and index of this item; the others still ran.")
+    error: ItemErrorDetail = Field(description="What was wrong with this item; the others still ran.")
 
 
 class ClassifyResponse(BaseModel):
