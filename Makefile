@@ -22,10 +22,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install validate base model
+# Answers within minutes: until $(MODEL) exists, serve --build serves a TF-IDF model trained in seconds
+# ($(MODEL)-quick), trains the encoder in the background (log: $(MODEL)-training.log) and swaps it in when done.
+run: install validate base
 	@echo "base encoder: $(BASE)   default model: $(MODEL)"
-	@echo "serving $(MODEL) on http://127.0.0.1:8000 (Ctrl-C stops; see README 'For HR systems')"
-	$(BIN)/feedbackml serve --model $(MODEL) --host 127.0.0.1 --port 8000 $(if $(FEEDBACKML_API_KEYS),,--dev)
+	@echo "serving on http://127.0.0.1:8000 (Ctrl-C stops serving and any training; see README 'For HR systems')"
+	$(BIN)/feedbackml serve --model $(MODEL) --build training/default.yaml --host 127.0.0.1 --port 8000 \
+		$(if $(FEEDBACKML_API_KEYS),,--dev)
 
 model: $(MODEL)/manifest.json
 

@@ -196,3 +196,16 @@ def test_serve_loads_the_configured_runtime(tiny_model: Path, tmp_path: Path, mo
     monkeypatch.setenv("FEEDBACKML_RUNTIME", "gpu")
     with pytest.raises(ValueError, match="runtime"):
         ServeSettings(model_dir=tiny_model, api_keys="k")
+
+
+def test_the_same_weights_always_get_the_same_default_runtime(tiny_model: Path, tmp_path: Path) -> None:
+    """What decides the default (dev macro-F1 of each runtime, a fixed order) is a function of the weights: two
+    exports of one folder measure the same figures and record the same default; only the speeds differ."""
+    folder = _without_export(tiny_model, tmp_path / "m")
+    dev = [corpus_subset(tmp_path, "dev", 32)]
+    first = export_folder(folder, dev=dev, log=lambda _: None)
+    second = export_folder(folder, dev=dev, log=lambda _: None)
+    assert first["default"] == second["default"]
+    accuracy = ("barriers_macro_f1", "sentiment_macro_f1")
+    for runtime in first["dev"]:
+        assert [first["dev"][runtime][k] for k in accuracy] == [second["dev"][runtime][k] for k in accuracy]

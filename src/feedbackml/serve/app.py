@@ -3,6 +3,7 @@ state, the service built in the lifespan, middleware, exception handlers and rou
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
@@ -18,6 +19,7 @@ from feedbackml.serve.routes import admin, api, classify_router, probes
 from feedbackml.serve.schemas import ClassifyRequest, Item
 from feedbackml.serve.service import Service
 from feedbackml.serve.settings import ServeSettings
+from feedbackml.serve.upgrade import Upgrade
 
 
 def request_model_for(settings: ServeSettings) -> type[ClassifyRequest]:
@@ -36,18 +38,25 @@ def request_model_for(settings: ServeSettings) -> type[ClassifyRequest]:
     )
 
 
-def create_app(settings: ServeSettings, *, model: Classifier | None = None) -> FastAPI:
-    """Build the service. ``model`` skips loading from ``settings.model_dir`` (tests, embedding)."""
+def create_app(settings: ServeSettings, *, model: Classifier | None = None, upgrade: Upgrade | None = None) -> FastAPI:
+    """Build the service. ``model`` skips loading from ``settings.model_dir`` (tests, embedding); ``upgrade``
+    trains a better model beside it and swaps it in when published (``serve --build``)."""
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = Service(settings=settings, metrics=metrics)
+        service = Service(settings=settings, metrics=metrics, upgrade=upgrade)
         app.state.service = service
         await service.start(model)
+        training = asyncio.create_task(upgrade.run(service)) if upgrade else None
         try:
             yield
         finally:
+            if upgrade is not None and training is not None:
+                await upgrade.stop()
+                training.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await training
             await service.stop()
 
     app = FastAPI(

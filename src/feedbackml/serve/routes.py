@@ -13,7 +13,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from feedbackml.labels import BARRIERS, SENTIMENTS
 from feedbackml.serve.deps import RequestIdDep, ServiceDep, require_admin_key, require_api_key, require_json
 from feedbackml.serve.errors import STATUS, ApiError, ErrorType
-from feedbackml.serve.schemas import ClassifyRequest, ClassifyResponse, ErrorBody, ModelInfo, ReloadResponse
+from feedbackml.serve.schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorBody,
+    ModelInfo,
+    Readiness,
+    ReloadResponse,
+    UpgradeStatus,
+)
 
 
 def error_responses(*types: ErrorType) -> dict[int | str, dict[str, Any]]:
@@ -37,10 +45,11 @@ async def livez() -> dict[str, str]:
     summary="Ready to classify (model loaded and warmed, not draining)",
     responses=error_responses(ErrorType.not_ready),
 )
-async def readyz(service: ServiceDep) -> dict[str, str]:
+async def readyz(service: ServiceDep) -> Readiness:
     if not service.ready or service.draining:
         raise ApiError(ErrorType.not_ready, "draining" if service.draining else "model not loaded yet")
-    return {"status": "ready", "model_version": service.model_version()}
+    upgrade = service.upgrade.state if service.upgrade else None
+    return Readiness(status="ready", model_version=service.model_version(), upgrade=upgrade)
 
 
 # Probes answer HEAD too (load balancers and uptime checkers use it); kept out of the OpenAPI document, which
@@ -64,9 +73,14 @@ async def model_info(service: ServiceDep) -> ModelInfo:
     if served is None:
         raise ApiError(ErrorType.not_ready, "model not loaded yet")
     manifest = served.manifest
+    upgrade = service.upgrade
     return ModelInfo(
         model_version=served.version,
         kind=served.kind,
+        model_dir=str(service.settings.model_dir),
+        upgrade=None
+        if upgrade is None
+        else UpgradeStatus(state=upgrade.state, target=str(upgrade.target), detail=upgrade.detail),
         labels={"barriers": list(BARRIERS), "sentiments": list(SENTIMENTS)},
         thresholds=served.calibration.thresholds,
         temperature=served.calibration.temperature,

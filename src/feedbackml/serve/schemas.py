@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -154,9 +154,19 @@ class ClassifyResponse(BaseModel):
     results: list[ItemResult | ItemError]
 
 
+class UpgradeStatus(BaseModel):
+    state: Literal["training", "swapping", "served", "failed"] = Field(
+        description="training: a better model is on its way; served: it replaced the first one."
+    )
+    target: str = Field(description="The folder the better model is published to.")
+    detail: str = ""
+
+
 class ModelInfo(BaseModel):
     model_version: str
     kind: str
+    model_dir: str = Field(description="The folder the served model was loaded from.")
+    upgrade: UpgradeStatus | None = Field(None, description="A better model training beside this one, if any.")
     labels: dict[str, list[str]]
     thresholds: dict[str, float]
     temperature: float
@@ -168,3 +178,11 @@ class ModelInfo(BaseModel):
 class ReloadResponse(BaseModel):
     previous_version: str
     model_version: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    model_version: str
+    upgrade: Literal["training", "swapping", "served", "failed"] | None = Field(
+        None, description="Whether a better model is on its way (serve --build); null when none was asked for."
+    )

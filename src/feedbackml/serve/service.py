@@ -12,6 +12,7 @@ import time
 import unicodedata
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from feedbackml.about import Organisation, detect_about
 from feedbackml.artifacts import ModelFolderError
@@ -22,6 +23,7 @@ from feedbackml.serve.errors import ApiError, ErrorType
 from feedbackml.serve.metrics import Metrics
 from feedbackml.serve.schemas import ClassifyRequest, ClassifyResponse, ItemError, ItemResult, ReloadResponse
 from feedbackml.serve.settings import ServeSettings, blank_keys_given
+from feedbackml.serve.upgrade import Upgrade
 
 log = logging.getLogger("feedbackml.serve")
 WARMUP_TEXT = "采购部门总说与我无关,审批流程也太长了。"
@@ -126,6 +128,7 @@ class Service:
     queued_units: float = 0.0  # their estimated work (serve/admission.py)
     throughput: Throughput = field(default_factory=Throughput)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    upgrade: Upgrade | None = None  # a better model training beside this one (serve --build)
 
     async def start(self, model: Classifier | None = None) -> None:
         """Load (or take) the model, time one evidence pass for admission, start the batcher and report ready."""
@@ -286,15 +289,16 @@ class Service:
             scored.update(zip(stale, again, strict=True))
         raise ApiError(ErrorType.not_ready, "the model changed repeatedly during this request; retry")
 
-    async def reload(self) -> ReloadResponse:
-        """Load, verify and warm the configured folder and read the org file again; the old model and org keep
-        serving unless all that succeeds."""
+    async def reload(self, folder: Path | None = None) -> ReloadResponse:
+        """Load, verify and warm the configured folder (or ``folder``, which then becomes the configured one) and
+        read the org file again; the old model and org keep serving unless all that succeeds."""
         async with self.reload_lock:
             previous = self.model_version()
             loop = asyncio.get_running_loop()
+            settings = self.settings if folder is None else self.settings.model_copy(update={"model_dir": folder})
             try:
-                org = await loop.run_in_executor(None, load_org, self.settings)
-                fresh = await loop.run_in_executor(None, load_and_warm, self.settings)
+                org = await loop.run_in_executor(None, load_org, settings)
+                fresh = await loop.run_in_executor(None, load_and_warm, settings)
             except Exception as error:  # every failure of a reload is a 409, counted; the old model keeps serving
                 self.metrics.reloads.labels("failed").inc()
                 log.warning("reload failed, still serving %s: %s", previous, type(error).__name__)
@@ -303,7 +307,7 @@ class Service:
                 ) from None
             # One reference swap: the batcher calls self.predict, which reads self.model once per batch, so a
             # batch in progress finishes on the old model and the next one uses the new (a request reads self.org once).
-            self.model, self.org = fresh, org
+            self.model, self.org, self.settings = fresh, org, settings
             self.metrics.reloads.labels("ok").inc()
             log.info("reloaded: %s → %s", previous, fresh.version)
             return ReloadResponse(previous_version=previous, model_version=fresh.version)
