@@ -19,7 +19,7 @@ import numpy as np
 from feedbackml.artifacts import data_fingerprint
 from feedbackml.calibrate import LabelledTexts, calibrate, choose_companion_weight, dev_scores
 from feedbackml.config import TrainConfig
-from feedbackml.data.records import load_labelled
+from feedbackml.data.records import LabelledRecord, load_labelled
 from feedbackml.labels import CAUSES, SENTIMENTS
 from feedbackml.model import Classifier, EncoderClassifier, TfidfClassifier, publish_model
 from feedbackml.model.backends import TorchBackend
@@ -48,15 +48,18 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None) -> TrainResult:
+def train(
+    config: TrainConfig, *, log: Log = print, progress: bool | None = None, datasets: Any | None = None
+) -> TrainResult:
     """Train the configured model on ``config.data.train``, calibrate on ``config.data.dev``, publish it to
-    ``config.out`` (replacing any folder there only once everything succeeded)."""
+    ``config.out`` (replacing any folder there only once everything succeeded). ``datasets`` (a Hugging Face
+    ``DatasetDict`` or a mapping with ``train`` and ``dev`` datasets, see ``feedbackml.data.hf``) replaces the
+    files."""
     started = time.perf_counter()
     if config.kind == "encoder":
         _is_local_base(config.base_model)  # fail before any work when the base is missing
     seed_everything(config.seed)
-    train_records = load_labelled(config.data.train)
-    dev_records = load_labelled(config.data.dev)
+    train_records, dev_records, data = _training_data(config, datasets)
     train, dev = LabelledTexts.of(train_records), LabelledTexts.of(dev_records)
     labelled_causes = int((train.causes >= 0).all(axis=1).sum())
     log(
@@ -114,7 +117,7 @@ def train(config: TrainConfig, *, log: Log = print, progress: bool | None = None
         config.out,
         model,
         metrics=metrics,
-        data=data_fingerprint([*config.data.train, *config.data.dev]),
+        data=data,
         baseline=None if model is baseline else baseline,
         runtimes=runtimes if config.export_runtimes and isinstance(model, EncoderClassifier) else None,
     )
@@ -290,6 +293,23 @@ def _train_encoder(
     net.to("cpu").eval()  # the published folder and every runtime after training run on the CPU
     identity["best_epoch"] = best_epoch
     return classifier, epochs_run, identity
+
+
+def _training_data(
+    config: TrainConfig, datasets: Any | None
+) -> tuple[list[LabelledRecord], list[LabelledRecord], dict[str, str]]:
+    """Train and dev records and what the manifest records of them (file hashes, or dataset row hashes)."""
+    if datasets is None:
+        data = data_fingerprint([*config.data.train, *config.data.dev])
+        return load_labelled(config.data.train), load_labelled(config.data.dev), data
+    from feedbackml.data.hf import fingerprint, records_of
+
+    missing = [split for split in ("train", "dev") if split not in datasets]
+    if missing:
+        raise ValueError(f"datasets has no {' or '.join(missing)} split (expected 'train' and 'dev')")
+    train_set, dev_set = datasets["train"], datasets["dev"]
+    data = {**fingerprint(train_set, "train"), **fingerprint(dev_set, "dev")}
+    return records_of(train_set, "train"), records_of(dev_set, "dev"), data
 
 
 def training_device() -> Any:

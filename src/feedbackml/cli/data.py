@@ -177,3 +177,41 @@ def about_eval_command(
             for m in ("precision", "recall", "f1")
         )
         typer.echo(f"{path:<32}{scores['n_records']:>8}{cells}")
+
+
+@data_app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Argument(help="Folder to write (datasets.load_from_disk reads it).")],
+    export_format: Annotated[str, typer.Option("--format", help="hf: a Hugging Face DatasetDict.")] = "hf",
+    split: Annotated[
+        list[str] | None,
+        typer.Option("--split", help="NAME=FILE, repeatable (default: data/labelled/*.jsonl and data/ood/test.jsonl)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Write the corpus as a typed DatasetDict (ClassLabel sentiment, Sequence(ClassLabel) barriers and causes)."""
+    from feedbackml.data.hf import SPLITS, export_hf
+
+    if export_format != "hf":
+        fail(f"--format must be hf (got {export_format[:40]!r})", code=2)
+    if out.exists() and not force:
+        fail(f"{out}: exists (expected a new folder; --force replaces it)")
+    files: dict[str, list[Path]] = {}
+    for entry in split or []:
+        name, separator, path = entry.partition("=")
+        if not separator or not name or not path:
+            fail(f"--split {entry[:60]!r} is not NAME=FILE (e.g. --split train=data/labelled/train.jsonl)", code=2)
+        files.setdefault(name, []).append(Path(path))
+    if not files:
+        files = {name: [Path("data/labelled") / f"{name}.jsonl"] for name in SPLITS if name != "ood"}
+        files = {name: paths for name, paths in files.items() if paths[0].is_file()}
+        if Path("data/ood/test.jsonl").is_file():
+            files["ood"] = [Path("data/ood/test.jsonl")]
+        if not files:
+            fail("no data/labelled/<split>.jsonl here (expected to run in the repository, or --split NAME=FILE)")
+    try:
+        with user_errors():
+            corpus = export_hf(out, files)
+    except ImportError as error:
+        fail(str(error))
+    typer.echo(f"wrote {', '.join(f'{name} {len(ds)}' for name, ds in corpus.items())} to {out}")
