@@ -82,6 +82,8 @@ class TrainConfig(BaseModel):
 
     # tfidf baseline
     tfidf_c: float = Field(4.0, gt=0, description="inverse regularisation of the logistic regressions")
+    # MLflow tracking folder or URI: parameters, dev figures and the card are logged there (feedbackml.tracking)
+    mlflow: str | None = None
 
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
 

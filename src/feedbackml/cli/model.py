@@ -75,6 +75,9 @@ def train_command(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing model folder (only once the new one is complete).")
     ] = False,
+    mlflow: Annotated[
+        str | None, typer.Option("--mlflow", help="Log the run to this MLflow folder or tracking URI.")
+    ] = None,
 ) -> None:
     """Train a model on labelled data and publish it (calibrated on dev) to a new folder, atomically."""
     from feedbackml.trainer import train
@@ -89,6 +92,8 @@ def train_command(
         extra.append(f"kind={kind}")
     if out:
         extra.append(f"out={out}")
+    if mlflow:
+        extra.append(f"mlflow={mlflow}")
     try:
         if config is None and DEFAULT_CONFIG.is_file():
             config = DEFAULT_CONFIG
@@ -117,11 +122,19 @@ def evaluate_command(
     encoding: Encoding = "auto",
     sheet: Sheet = None,
     runtime: Runtime = "auto",
+    mlflow: Annotated[
+        str | None, typer.Option("--mlflow", help="Log the figures and report files to this MLflow folder or URI.")
+    ] = None,
 ) -> None:
     """Evaluate a model: per-label P/R/F1 with bootstrap intervals, sentiment, calibration, slices, errors."""
     from feedbackml.evaluate import evaluate
     from feedbackml.model import load_baseline
 
+    if mlflow:
+        from feedbackml.tracking import require_mlflow
+
+        with user_errors():
+            require_mlflow()  # before the work, not after it
     classifier = _load(model, threads, runtime)
     with user_errors():
         columns = make_columns(text_col, id_col, barriers_col, sentiment_col, "source", "department")
@@ -141,6 +154,12 @@ def evaluate_command(
                 f"p={row['p_value']:.3f})"
             )
     typer.echo(f"report: {out / 'report.md'} and {out / 'report.json'}; errors: {out / 'errors.jsonl'}")
+    if mlflow:
+        from feedbackml.tracking import evaluation_run
+
+        with user_errors():
+            run_id = evaluation_run(mlflow, report, model=model, data=data, out=out, version=classifier.version)
+        typer.echo(f"logged to MLflow ({mlflow}), run {run_id}")
 
 
 def compare_command(
