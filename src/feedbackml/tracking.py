@@ -107,3 +107,17 @@ def evaluation_run(
         artifacts=[out / "report.json", out / "report.md"],
         tags={"feedbackml.command": "evaluate", "feedbackml.model_version": version},
     )
+
+
+def training_run(config: Any, dev_metrics: Mapping[str, Any], seconds: float, epochs: int) -> str:
+    """One MLflow run for a ``train``: every setting, the dev figures, the card, config and manifest of the folder."""
+    settings = config.model_dump(mode="json", exclude={"mlflow"})
+    out = Path(config.out)
+    return log_run(
+        str(config.mlflow),
+        run_name=f"train {out.name}",
+        params=flatten(settings),
+        metrics={**numeric(flatten(dev_metrics, "dev.")), "train_seconds": seconds, "epochs": float(epochs)},
+        artifacts=[out / "README.md", out / "config.json", out / "manifest.json"],
+        tags={"feedbackml.command": "train", "feedbackml.model_folder": str(out)},
+    )

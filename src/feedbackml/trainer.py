@@ -130,24 +130,11 @@ def train(
         f"{dev_metrics['sentiment']['macro_f1']:.3f}; {seconds:.0f} s; model at {config.out}"
     )
     if config.mlflow:
-        run_id = _track(config, dev_metrics, seconds, epochs)
+        from feedbackml.tracking import training_run
+
+        run_id = training_run(config, dev_metrics, seconds, epochs)
         log(f"logged to MLflow ({config.mlflow}), run {run_id}")
     return TrainResult(Path(config.out), dev_metrics, seconds, epochs)
-
-
-def _track(config: TrainConfig, dev_metrics: dict[str, Any], seconds: float, epochs: int) -> str:
-    from feedbackml.tracking import flatten, log_run, numeric
-
-    settings = config.model_dump(mode="json", exclude={"mlflow"})
-    out = Path(config.out)
-    return log_run(
-        str(config.mlflow),
-        run_name=f"train {out.name}",
-        params=flatten(settings),
-        metrics={**numeric(flatten(dev_metrics, "dev.")), "train_seconds": seconds, "epochs": float(epochs)},
-        artifacts=[out / "README.md", out / "config.json", out / "manifest.json"],
-        tags={"feedbackml.command": "train", "feedbackml.model_folder": str(out)},
-    )
 
 
 # --- encoder fine-tuning -----------------------------------------------------------------------------------

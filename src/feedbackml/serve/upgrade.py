@@ -13,14 +13,19 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, Protocol
 
-if TYPE_CHECKING:
-    from feedbackml.serve.service import Service
+from feedbackml.serve.errors import ApiError
 
 log = logging.getLogger("feedbackml.serve.upgrade")
 UpgradeState = Literal["training", "swapping", "served", "failed"]
 STOP_GRACE_S = 10.0
+
+
+class Reloadable(Protocol):
+    """What the upgrade needs of the service (``Service.reload``), without importing it."""
+
+    async def reload(self, folder: Path | None = None) -> Any: ...
 
 
 @dataclass
@@ -39,10 +44,8 @@ class Upgrade:
     def pending(self) -> bool:
         return self.state in ("training", "swapping")
 
-    async def run(self, service: Service) -> None:
+    async def run(self, service: Reloadable) -> None:
         """Train, then reload ``target`` into ``service``; any failure leaves the current model serving."""
-        from feedbackml.serve.errors import ApiError
-
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = await asyncio.create_subprocess_exec(
             *self.command,
