@@ -4,8 +4,10 @@
 
 Measures, on the first ``--rows`` rows of the input: (1) ``Classifier.predict`` in this process on the texts, in
 the same chunks ``score`` uses; (2) ``score`` with the local engine (reading, checking, writing, checkpointing
-included); (3) ``score --engine ray`` with ``--workers`` local workers (Ray start-up included, and reported apart).
-Prints rows/s and the ratio of each to (1). The cores may be shared: compare ratios from one run, not runs.
+included); (3) ``score --workers N`` (N local processes, each loading the model) against ``--workers 1``, and
+whether the two files are byte for byte the same; (4) ``score --engine ray`` with ``--workers`` local workers
+(Ray start-up included, and reported apart). Prints rows/s and the ratio of each to (1). The cores may be shared:
+compare ratios from one run, not runs.
 """
 
 from __future__ import annotations
@@ -68,7 +70,12 @@ def main() -> None:
                 chunk_rows=args.chunk_rows,
             )
             began = time.perf_counter()
-            runner = LocalEngine(model) if engine == "local" else make_engine(engine, workers=args.workers)
+            if engine == "local":
+                runner = LocalEngine(model)
+            elif engine == "processes":
+                runner = make_engine("local", workers=args.workers)
+            else:
+                runner = make_engine(engine, workers=args.workers)
             score(options, engine=runner, restart=True, progress=lambda _: done.append(time.perf_counter()))
             return time.perf_counter() - began, time.perf_counter() - done[0]
 
@@ -81,6 +88,15 @@ def main() -> None:
             "predict_rows_per_s": round(len(rows) / predict_s, 2),
             "score_local_rows_per_s": round(len(rows) / local_s, 2),
             "score_local_vs_predict": round(predict_s / local_s, 3),
+        }
+        processes_s, _ = run("processes")
+        results |= {
+            "workers": args.workers,
+            "score_workers_rows_per_s": round(len(rows) / processes_s, 2),
+            # the issue's figure: N worker processes against one, model loading in each worker included
+            "score_workers_vs_one": round(local_s / processes_s, 3),
+            "workers_output_equals_one": (Path(folder) / "scored-processes.csv").read_bytes()
+            == (Path(folder) / "scored-local.csv").read_bytes(),
         }
         if not args.skip_ray:
             import ray

@@ -21,13 +21,34 @@ def test_train_and_evaluate_log_runs_to_a_tracking_folder(tmp_path: Path, monkey
     model = tmp_path / "m"
     result = runner.invoke(
         app,
-        ["train", "--kind", "tfidf", f"data.train={train}", f"data.dev={dev}", "--out", str(model), "--mlflow", str(store)],
+        [
+            "train",
+            "--kind",
+            "tfidf",
+            f"data.train={train}",
+            f"data.dev={dev}",
+            "--out",
+            str(model),
+            "--mlflow",
+            str(store),
+        ],
     )
     assert result.exit_code == 0, result.output
     evaluated = runner.invoke(
         app,
-        ["evaluate", "--model", str(model), "--data", str(dev), "--out", str(tmp_path / "e"), "--resamples", "100",
-         "--mlflow", str(store)],
+        [
+            "evaluate",
+            "--model",
+            str(model),
+            "--data",
+            str(dev),
+            "--out",
+            str(tmp_path / "e"),
+            "--resamples",
+            "100",
+            "--mlflow",
+            str(store),
+        ],
     )
     assert evaluated.exit_code == 0, evaluated.output
     client = mlflow.MlflowClient(tracking_uri=store.resolve().as_uri())

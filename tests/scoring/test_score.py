@@ -459,3 +459,14 @@ def test_a_notes_sheet_first_points_to_the_sheet_with_the_column(tmp_path: Path,
         score(options, engine=LocalEngine(model))
     summary = score(_options(tmp_path, tiny_model, tmp_path / "export.xlsx", sheet="明细"), engine=LocalEngine(model))
     assert summary.ok == 1
+
+
+@pytest.mark.slow
+def test_worker_processes_write_the_bytes_one_process_writes(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    source = _survey(tmp_path / "survey.csv", rows=40)
+    one = _options(tmp_path / "one", tiny_model, source, "scored.csv", evidence_sample=0.3)
+    score(one, engine=make_engine("local"))
+    two = _options(tmp_path / "two", tiny_model, source, "scored.csv", evidence_sample=0.3)
+    summary = score(two, engine=make_engine("local", workers=2))
+    assert summary.rows == 41 and summary.chunks == 6
+    assert two.output.read_bytes() == one.output.read_bytes()

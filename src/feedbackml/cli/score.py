@@ -44,7 +44,15 @@ def score_command(
         str | None, typer.Option("--runtime", help="torch, onnx or onnx-int8 (default: the model folder's choice).")
     ] = None,
     engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data, one model per worker).")] = "local",
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray workers (--engine ray).")] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes scoring at once, each with its own model and --threads threads (local: 1, the same "
+            "bytes whatever the number; ray: 2).",
+        ),
+    ] = None,
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001 (default: local).")
     ] = None,

@@ -119,14 +119,19 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def make_engine(name: str, *, workers: int = 2, address: str | None = None) -> Engine:
-    """The engine a command line names: ``local`` or ``ray`` (imported only when asked for)."""
+def make_engine(name: str, *, workers: int | None = None, address: str | None = None) -> Engine:
+    """The engine a command line names: ``local`` (in this process, or ``workers`` > 1 local processes) or ``ray``
+    (``workers`` Ray actors, 2 unless given); imported only when asked for."""
     if name == "local":
+        if workers is not None and workers > 1:
+            from feedbackml.scoring.process_engine import ProcessEngine
+
+            return ProcessEngine(workers=workers)
         return LocalEngine()
     if name == "ray":
         from feedbackml.scoring.ray_engine import RayEngine
 
-        return RayEngine(workers=workers, address=address)
+        return RayEngine(workers=workers or 2, address=address)
     raise ValueError(f"unknown engine {name!r} (expected local or ray)")
 
 
