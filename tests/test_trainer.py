@@ -130,3 +130,18 @@ def test_training_runs_on_an_accelerator_when_torch_sees_one(monkeypatch: pytest
     assert training_device().type == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert training_device().type == "cpu"
+
+
+def test_training_off_a_terminal_logs_progress_within_each_epoch(tiny_base: Path, tmp_path: Path) -> None:
+    """serve --build logs the child's output: with no progress bar there, quarter-epoch lines say it moves."""
+    from feedbackml.trainer import train
+    from tests.conftest import tiny_config
+
+    lines: list[str] = []
+    train(tiny_config(tiny_base, tmp_path, max_steps=8, freeze_layers=1), log=lines.append, progress=False)
+    assert any(line.startswith("computing the frozen bottom 1 layer(s) once for 64 comments") for line in lines)
+    assert [line.split(",")[0] for line in lines if ": step " in line] == [
+        "epoch 1/1: step 2/8",
+        "epoch 1/1: step 4/8",
+        "epoch 1/1: step 6/8",
+    ]

@@ -19,7 +19,7 @@ import numpy as np
 from feedbackml.artifacts import data_fingerprint
 from feedbackml.calibrate import LabelledTexts, calibrate, choose_companion_weight, dev_scores
 from feedbackml.config import TrainConfig
-from feedbackml.data.records import LabelledRecord, load_labelled
+from feedbackml.data.records import load_labelled
 from feedbackml.labels import CAUSES, SENTIMENTS
 from feedbackml.model import Classifier, EncoderClassifier, TfidfClassifier, publish_model
 from feedbackml.model.backends import TorchBackend
@@ -63,7 +63,13 @@ def train(
 
         require_mlflow()  # before the work, not after it
     seed_everything(config.seed)
-    train_records, dev_records, data = _training_data(config, datasets)
+    if datasets is None:
+        train_records, dev_records = load_labelled(config.data.train), load_labelled(config.data.dev)
+        data = data_fingerprint([*config.data.train, *config.data.dev])
+    else:
+        from feedbackml.data.hf import train_and_dev
+
+        train_records, dev_records, data = train_and_dev(datasets)
     train, dev = LabelledTexts.of(train_records), LabelledTexts.of(dev_records)
     labelled_causes = int((train.causes >= 0).all(axis=1).sum())
     log(
@@ -217,6 +223,8 @@ def _train_encoder(
     encoded = tokenizer([prefix + t for t in train.texts], truncation=True, max_length=config.max_length)["input_ids"]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     # The frozen embeddings and bottom layers give the same output every epoch: compute it once.
+    if frozen:
+        log(f"computing the frozen bottom {frozen} layer(s) once for {len(encoded)} comments")
     cache = _prefix_cache(net, encoded, pad_id, frozen, config.eval_batch_size, device) if frozen else None
     barrier_targets = torch.tensor(train.barriers, dtype=torch.float32)
     sentiment_targets = torch.tensor(train.sentiments, dtype=torch.long)
@@ -277,6 +285,10 @@ def _train_encoder(
             step += 1
             running += loss.item()
             bar.set_postfix(loss=f"{running / batch_number:.3f}")
+            if not show and batch_number % max(1, len(batches) // 4) == 0 and batch_number < len(batches):
+                # no bar off a terminal (a log file, serve --build): a line every quarter epoch instead
+                done = f"{batch_number}/{len(batches)}"
+                log(f"epoch {epoch}/{config.epochs}: step {done}, loss {running / batch_number:.4f}")
             if step >= total_steps:
                 break
         epochs_run = epoch
@@ -302,23 +314,6 @@ def _train_encoder(
     net.to("cpu").eval()  # the published folder and every runtime after training run on the CPU
     identity["best_epoch"] = best_epoch
     return classifier, epochs_run, identity
-
-
-def _training_data(
-    config: TrainConfig, datasets: Any | None
-) -> tuple[list[LabelledRecord], list[LabelledRecord], dict[str, str]]:
-    """Train and dev records and what the manifest records of them (file hashes, or dataset row hashes)."""
-    if datasets is None:
-        data = data_fingerprint([*config.data.train, *config.data.dev])
-        return load_labelled(config.data.train), load_labelled(config.data.dev), data
-    from feedbackml.data.hf import fingerprint, records_of
-
-    missing = [split for split in ("train", "dev") if split not in datasets]
-    if missing:
-        raise ValueError(f"datasets has no {' or '.join(missing)} split (expected 'train' and 'dev')")
-    train_set, dev_set = datasets["train"], datasets["dev"]
-    data = {**fingerprint(train_set, "train"), **fingerprint(dev_set, "dev")}
-    return records_of(train_set, "train"), records_of(dev_set, "dev"), data
 
 
 def training_device() -> Any:

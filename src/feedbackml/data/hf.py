@@ -121,3 +121,13 @@ def export_hf(out: str | os.PathLike[str], files: dict[str, Iterable[str | os.Pa
     corpus = load_corpus({split: list(paths) for split, paths in files.items()})
     corpus.save_to_disk(str(out))
     return corpus
+
+
+def train_and_dev(datasets: Any) -> tuple[list[LabelledRecord], list[LabelledRecord], dict[str, str]]:
+    """The train and dev records of a ``DatasetDict`` (or mapping) and what the manifest records of them."""
+    missing = [split for split in ("train", "dev") if split not in datasets]
+    if missing:
+        raise ValueError(f"datasets has no {' or '.join(missing)} split (expected 'train' and 'dev')")
+    train_set, dev_set = datasets["train"], datasets["dev"]
+    data = {**fingerprint(train_set, "train"), **fingerprint(dev_set, "dev")}
+    return records_of(train_set, "train"), records_of(dev_set, "dev"), data
