@@ -130,3 +130,14 @@ def test_report_screenshots_writes_the_five_views(tmp_path: Path, monkeypatch: p
     assert views["phone"].width == 390 and views["overview"].width == 1280
     assert all(len(image.convert("L").getcolors(maxcolors=1 << 16) or []) > 10 for image in views.values())  # not blank
     assert (tmp_path / "report" / "report.html").read_bytes() == before  # the report is never modified
+
+
+def test_uncertainty_ranking_reports_the_queue_against_the_rest(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ranking = _script("uncertainty_ranking")
+    data = corpus_subset(tmp_path, "test", 40)
+    monkeypatch.setattr("sys.argv", ["uncertainty_ranking", "--model", str(tiny_model), "--data", str(data)])
+    ranking.main()
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{data}: 40 comments,") and "the 20% most uncertain" in line and "ROC AUC" in line
