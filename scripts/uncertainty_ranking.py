@@ -19,6 +19,10 @@ from feedbackml.data.records import load_labelled
 from feedbackml.model import load_model
 
 
+def _share(values: np.ndarray) -> str:
+    return f"{values.mean():.1%}" if values.size else "—"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("models/default"))
@@ -42,11 +46,12 @@ def main() -> None:
         flagged = np.array([p.needs_review for p in predictions])
         order = np.argsort(-uncertainty, kind="stable")
         cut = int(len(order) * args.top)
+        auc = roc_auc_score(wrong, uncertainty) if 0 < wrong.sum() < len(wrong) else float("nan")
         print(
-            f"{path}: {len(records)} comments, {wrong.mean():.1%} wrong; the {args.top:.0%} most uncertain "
-            f"{wrong[order[:cut]].mean():.1%} wrong, the rest {wrong[order[cut:]].mean():.1%}; ROC AUC "
-            f"{roc_auc_score(wrong, uncertainty):.3f}; needs_review {flagged.mean():.1%} of comments, "
-            f"{wrong[flagged].mean():.1%} wrong vs {wrong[~flagged].mean():.1%} answered"
+            f"{path}: {len(records)} comments, {_share(wrong)} wrong; the {args.top:.0%} most uncertain "
+            f"{_share(wrong[order[:cut]])} wrong, the rest {_share(wrong[order[cut:]])}; ROC AUC {auc:.3f}; "
+            f"needs_review {_share(flagged)} of comments, {_share(wrong[flagged])} wrong vs "
+            f"{_share(wrong[~flagged])} answered"
         )
 
 
