@@ -73,7 +73,8 @@ def test_a_reload_between_batches_is_named_by_the_model_that_scored(tiny_model: 
     real = load_model(tiny_model)
     old = _Costly(real, 0, version="old-version")
     new = _Costly(real, 0, version="new-version", review=True)  # marks its answers: needs_review=True
-    app = create_app(_settings(tiny_model, batch_max_wait_ms=0), model=old)  # type: ignore[arg-type]
+    # one inference worker, so the second request waits behind the first batch
+    app = create_app(_settings(tiny_model, batch_max_wait_ms=0, workers=1), model=old)  # type: ignore[arg-type]
     body = {"items": [{"id": "a", "text": "审批慢"}]}
 
     async def scenario() -> dict[str, Any]:
@@ -237,3 +238,50 @@ def test_a_bad_model_folder_at_start_up_is_one_line_and_exit_1(tiny_model: Path,
     assert result.exit_code == 1
     output = result.output.strip()
     assert output.startswith("error: cannot serve") and len(output.splitlines()) == 1 and "Traceback" not in output
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_n_workers_score_n_batches_at_once(tiny_model: Path, workers: int) -> None:
+    """With one worker a request waits behind a batch in progress; with two it is scored beside it."""
+    costly = _Costly(load_model(tiny_model), 0)
+    app = create_app(_settings(tiny_model, batch_max_wait_ms=0, workers=workers), model=costly)  # type: ignore[arg-type]
+
+    async def scenario() -> bool:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                costly.gate.clear()  # the first batch blocks its worker
+                body = {"items": [{"id": "a", "text": "审批慢"}]}
+                first = asyncio.create_task(client.post("/v1/classify", json=body, headers=AUTH))
+                await asyncio.sleep(0.2)
+                costly.gate = threading.Event()  # a fresh, open gate for the batches after the first
+                costly.gate.set()
+                second = asyncio.create_task(client.post("/v1/classify", json=body, headers=AUTH))
+                await asyncio.sleep(0.5)
+                second_done = second.done()
+                blocked_gate.set()
+                await first
+                await second
+                return second_done
+
+    blocked_gate = costly.gate
+    assert asyncio.run(scenario()) is (workers == 2)
+
+
+def test_admission_counts_the_queue_drained_by_every_worker(tiny_model: Path) -> None:
+    """Queued work waits a Nth as long with N workers: what one worker refuses, two admit."""
+    from feedbackml.serve.errors import ApiError
+    from feedbackml.serve.metrics import Metrics
+    from feedbackml.serve.service import Service
+
+    for workers, admitted in ((1, False), (2, True)):
+        service = Service(settings=_settings(tiny_model, workers=workers, request_timeout_s=10), metrics=Metrics())
+        service.ready, service.batcher = True, object()  # type: ignore[assignment]
+        service.throughput.observe(1.0, 1.0, force=True)  # one second per unit
+        service.queued_units = 7.0  # 7 s of work for one worker, 3.5 s for two; budget 8 s, 2 s of our own
+        try:
+            service.admit(1, units=2.0)
+            result = True
+        except ApiError:
+            result = False
+        assert result is admitted, workers

@@ -1,6 +1,7 @@
-"""Micro-batching across callers: requests put comments on one queue, a single worker thread scores them in
-batches (bounded size, bounded wait), so the model is never used by two threads at once and the event loop never
-blocks on inference.
+"""Micro-batching across callers: requests put comments on one queue, ``workers`` inference threads take batches
+from it (bounded size, bounded wait) and score them, so the event loop never blocks on inference. Each thread runs
+its batch on the calling thread of the runtime (ONNX Runtime and torch release the GIL while they compute, and
+each is set to ``FEEDBACKML_THREADS`` threads), so N workers use N cores with one model in memory.
 
 The model is bound once per batch (``bind``), so every result of a batch comes from one model. Callers that gave
 up (timed out, disconnected) are dropped before each step: before a batch, and before each comment's evidence,
@@ -36,6 +37,7 @@ class MicroBatcher:
         max_wait_s: float,
         on_batch: Callable[[int], None] | None = None,
         bind: Callable[[], Predict] | None = None,
+        workers: int = 1,
     ) -> None:
         self._predict = predict
         self._bind = bind or (lambda: self._predict)
@@ -43,17 +45,20 @@ class MicroBatcher:
         self.max_wait_s = max_wait_s
         self.on_batch = on_batch
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedbackml-infer")
-        self._task: asyncio.Task[None] | None = None
+        self.workers = workers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feedbackml-infer")
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run()) for _ in range(self.workers)]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         self._executor.shutdown(wait=True)
 
     async def submit(self, text: str, evidence: bool) -> Any:
@@ -62,7 +67,7 @@ class MicroBatcher:
         return await future
 
     def _score(self, jobs: list[_Job]) -> dict[int, Any]:
-        """Runs on the single worker thread, with one model bound for the whole batch. Jobs without evidence are
+        """Runs on an inference thread, with one model bound for the whole batch. Jobs without evidence are
         scored together; each evidence job alone, after checking its caller still waits. Returns results by
         position; abandoned jobs have none."""
         predict = self._bind()

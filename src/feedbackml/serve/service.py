@@ -142,6 +142,7 @@ class Service:
             max_wait_s=self.settings.batch_max_wait_ms / 1000,
             on_batch=self.metrics.batch_size.observe,
             bind=self.bind,
+            workers=self.settings.workers,
         )
         self.batcher.start()
         self.ready = True
@@ -198,7 +199,7 @@ class Service:
         if not self.ready or self.draining or self.batcher is None:
             raise ApiError(ErrorType.not_ready, "not ready" if not self.draining else "draining")
         settings = self.settings
-        wait = self.throughput.seconds(self.queued_units)
+        wait = self.throughput.seconds(self.queued_units) / settings.workers  # the queue drains N at a time
         retry = {"Retry-After": str(max(settings.retry_after_s, math.ceil(wait)))}
         if self.in_flight >= settings.max_in_flight:
             raise ApiError(ErrorType.overloaded, "too many requests in flight; retry shortly", headers=retry)

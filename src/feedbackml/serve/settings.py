@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -76,7 +77,13 @@ class ServeSettings(BaseSettings):
     batch_max_size: int = Field(32, ge=1, description="Comments the model scores in one batch across callers.")
     batch_max_wait_ms: float = Field(5.0, ge=0, description="How long the batcher waits to fill a batch.")
     evidence_default: bool = Field(False, description="Whether items get evidence when options.evidence is unset.")
-    threads: int = Field(1, ge=1, description="torch (or ONNX Runtime) threads of the one inference worker.")
+    threads: int = Field(1, ge=1, description="torch (or ONNX Runtime) threads of each inference worker.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Inference threads taking batches from the one queue (default: the number of cores); they share "
+        "the model and one admission limit.",
+    )
     runtime: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto",
         description="What runs the encoder: auto is the default recorded in the model folder by 'feedbackml "
