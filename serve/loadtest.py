@@ -8,6 +8,8 @@
 3. runs locust headless against it, SingleComment (--users) then Batch32 (--batch-users), each bounded by
    --seconds;
 4. prints comments/s, p50 and p99 latency, failures, and served / in-process throughput; writes --json.
+With ``--workers 1,2`` steps 2–4 run once per worker count (``FEEDBACKML_WORKERS``), and the ratio of each
+count's served throughput to the first's is printed: the scaling, measured in one run.
 Loopback only; the server is stopped at the end whatever happens.
 """
 
@@ -111,23 +113,15 @@ def run_locust(user: str, url: str, users: int, seconds: int, key: str, folder: 
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=ROOT / "models/default")
-    parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--users", type=int, default=8, help="concurrent users posting one comment each")
-    parser.add_argument("--batch-users", type=int, default=2, help="concurrent users posting 32 comments each")
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
-    threads = int(os.environ.get("FEEDBACKML_THREADS", "1"))
-
-    local = in_process(args.model, min(args.seconds, 20), threads)
+def serve_and_load(args: argparse.Namespace, threads: int, workers: int) -> dict[str, dict[str, float]]:
+    """Start ``feedbackml serve`` with ``workers`` inference workers, run both scenarios, stop it."""
     key, port = secrets.token_hex(16), free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "FEEDBACKML_API_KEYS": key,
         "FEEDBACKML_THREADS": str(threads),
+        "FEEDBACKML_WORKERS": str(workers),
         "FEEDBACKML_MAX_IN_FLIGHT": str(max(32, args.users * 2)),
     }
     server = subprocess.Popen(
@@ -139,7 +133,7 @@ def main() -> None:
     try:
         wait_ready(url)
         with tempfile.TemporaryDirectory() as folder:
-            served = {
+            return {
                 user: run_locust(user, url, users, args.seconds, key, Path(folder))
                 for user, users in (("SingleComment", args.users), ("Batch32", args.batch_users))
             }
@@ -147,7 +141,27 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=60)
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "models/default")
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--users", type=int, default=8, help="concurrent users posting one comment each")
+    parser.add_argument("--batch-users", type=int, default=2, help="concurrent users posting 32 comments each")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--workers", default="1", help="worker counts to serve with in turn, e.g. 1,2")
+    args = parser.parse_args()
+    threads = int(os.environ.get("FEEDBACKML_THREADS", "1"))
+
+    local = in_process(args.model, min(args.seconds, 20), threads)
+    served_by_workers: dict[int, dict[str, dict[str, float]]] = {}
+    for workers in [int(part) for part in args.workers.split(",")]:
+        served_by_workers[workers] = serve_and_load(args, threads, workers)
+    first = next(iter(served_by_workers))
+    served = served_by_workers[first]
+
     result = {
+        "workers": {str(w): rows for w, rows in served_by_workers.items()},
         "threads": threads,
         "users": args.users,
         "batch_users": args.batch_users,
@@ -163,9 +177,16 @@ def main() -> None:
             f"{user:<14}{row['comments_per_s']:>12.1f}{row['p50_ms']:>9.0f}{row['p99_ms']:>9.0f}"
             f"{row['failures']:>10.0f}{row['comments_per_s'] / baseline:>19.2f}"
         )
-    for user, row in served.items():
-        if row["failures"]:
-            print(f"{user} failures: {row['failure_reasons']}")
+    for workers, rows in served_by_workers.items():
+        for user, row in rows.items():
+            if row["failures"]:
+                print(f"workers={workers} {user} failures: {row['failure_reasons']}")
+    if len(served_by_workers) > 1:
+        print(f"{'workers':<9}" + "".join(f"{user + ' comments/s':>26}{'× ' + str(first):>8}" for user in served))
+        for workers, rows in served_by_workers.items():
+            rates = {user: rows[user]["comments_per_s"] for user in served}
+            cells = "".join(f"{rates[u]:>26.1f}{rates[u] / served[u]['comments_per_s']:>8.2f}" for u in served)
+            print(f"{workers:<9}{cells}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
 
