@@ -62,8 +62,15 @@ def quantize(fp32: Path, out: Path, variant: dict[str, Any], model: Any, calibra
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
             batches = [calibration_texts[i : i + 16] for i in range(0, len(calibration_texts), 16)]
+            padded = [model.padded(b) for b in batches]
+            # the histogram calibrators (percentile, entropy) stack every batch: one sequence length for all
+            width = max(ids.shape[1] for ids, _ in padded)
             self.items = iter(
-                {"input_ids": ids, "attention_mask": mask} for ids, mask in (model.padded(b) for b in batches)
+                {
+                    "input_ids": np.pad(ids, ((0, 0), (0, width - ids.shape[1])), constant_values=model.pad_id),
+                    "attention_mask": np.pad(mask, ((0, 0), (0, width - mask.shape[1]))),
+                }
+                for ids, mask in padded
             )
 
         def get_next(self) -> dict[str, np.ndarray] | None:

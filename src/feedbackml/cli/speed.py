@@ -23,8 +23,8 @@ def export_command(
     ] = None,
     threads: Threads = 1,
     per_channel: Annotated[
-        bool, typer.Option("--per-channel/--per-tensor", help="int8 weight scales per output channel.")
-    ] = False,
+        bool, typer.Option("--per-channel/--per-tensor", help="int8 weight scales per output channel (default).")
+    ] = True,
 ) -> None:
     """Add ONNX fp32 and int8 runtimes to a model folder, measure them on dev, record the default (atomic)."""
     from feedbackml.export import export_folder
