@@ -190,7 +190,7 @@ def export_command(
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Write the corpus as a typed DatasetDict (ClassLabel sentiment, Sequence(ClassLabel) barriers and causes)."""
-    from feedbackml.data.hf import SPLITS, export_hf
+    from feedbackml.data.hf import export_hf
 
     if export_format != "hf":
         fail(f"--format must be hf (got {export_format[:40]!r})", code=2)
@@ -202,16 +202,9 @@ def export_command(
         if not separator or not name or not path:
             fail(f"--split {entry[:60]!r} is not NAME=FILE (e.g. --split train=data/labelled/train.jsonl)", code=2)
         files.setdefault(name, []).append(Path(path))
-    if not files:
-        files = {name: [Path("data/labelled") / f"{name}.jsonl"] for name in SPLITS if name != "ood"}
-        files = {name: paths for name, paths in files.items() if paths[0].is_file()}
-        if Path("data/ood/test.jsonl").is_file():
-            files["ood"] = [Path("data/ood/test.jsonl")]
-        if not files:
-            fail("no data/labelled/<split>.jsonl here (expected to run in the repository, or --split NAME=FILE)")
     try:
-        with user_errors():
-            corpus = export_hf(out, files)
+        with user_errors():  # no --split: data/labelled/<split>.jsonl and data/ood/test.jsonl of this folder
+            corpus = export_hf(out, files or None)
     except ImportError as error:
         fail(str(error))
     typer.echo(f"wrote {', '.join(f'{name} {len(ds)}' for name, ds in corpus.items())} to {out}")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from feedbackml.data.records import LabelledRecord, Problem, load_labelled, parse_record
+from feedbackml.data.records import Columns, LabelledRecord, Problem, load_labelled, parse_record
 from feedbackml.io import InputError, Row
 from feedbackml.labels import BARRIERS, CAUSES, SENTIMENTS
 
@@ -94,18 +94,12 @@ def records_of(dataset: Any, name: str = "dataset") -> list[LabelledRecord]:
                 data[field] = [names[field][v] if isinstance(v, int) else v for v in data[field]]
         if isinstance(data.get("sentiment"), int):
             data["sentiment"] = SENTIMENTS[data["sentiment"]]
-        record, problems = parse_record(Row(name, index, data), _columns())
+        record, problems = parse_record(Row(name, index, data), Columns())
         if problems:
             first: Problem = problems[0]
             raise InputError(name, first.message, line=index)
         records.append(record)
     return records  # type: ignore[return-value]
-
-
-def _columns() -> Any:
-    from feedbackml.data.records import Columns
-
-    return Columns()
 
 
 def fingerprint(dataset: Any, name: str) -> dict[str, str]:
@@ -116,9 +110,10 @@ def fingerprint(dataset: Any, name: str) -> dict[str, str]:
     return {f"<dataset:{name}>": digest.hexdigest()}
 
 
-def export_hf(out: str | os.PathLike[str], files: dict[str, Iterable[str | os.PathLike[str]]]) -> Any:
-    """Write the splits with ``save_to_disk`` (``datasets.load_from_disk(out)`` reads them back)."""
-    corpus = load_corpus({split: list(paths) for split, paths in files.items()})
+def export_hf(out: str | os.PathLike[str], files: dict[str, Iterable[str | os.PathLike[str]]] | None = None) -> Any:
+    """Write the splits (``load_corpus``'s default when ``files`` is None) with ``save_to_disk``
+    (``datasets.load_from_disk(out)`` reads them back)."""
+    corpus = load_corpus(None if files is None else {split: list(paths) for split, paths in files.items()})
     corpus.save_to_disk(str(out))
     return corpus
 

@@ -77,8 +77,8 @@ def _checked(path: Path, line: int, data: dict[str, Any], result: ImportResult) 
         result.records.append(record)
 
 
-def _label_studio(path: Path, id_prefix: str, result: ImportResult) -> None:
-    for line, task in json_items(path):
+def _label_studio(path: Path, items: list[tuple[int, Any]], id_prefix: str, result: ImportResult) -> None:
+    for line, task in items:
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             result.problems.append(Problem(str(path), line, "error", "is not a task (expected an object with 'data')"))
             continue
@@ -105,8 +105,8 @@ def _base(identifier: Any, fields: dict[str, Any], id_prefix: str) -> dict[str, 
     return data
 
 
-def _argilla(path: Path, id_prefix: str, result: ImportResult) -> None:
-    for line, record in json_items(path):
+def _argilla(path: Path, items: list[tuple[int, Any]], id_prefix: str, result: ImportResult) -> None:
+    for line, record in items:
         if not isinstance(record, dict) or not isinstance(record.get("fields"), dict):
             result.problems.append(Problem(str(path), line, "error", "is not a record (expected 'fields')"))
             continue
@@ -167,11 +167,11 @@ def _csv(path: Path, id_prefix: str, result: ImportResult) -> None:
         _checked(Path(row.path), row.line, data, result)
 
 
-def detect_format(path: Path) -> str:
-    """csv by suffix; for JSON, the first element says which tool wrote it."""
+def detect_format(path: Path, items: list[tuple[int, Any]] | None = None) -> str:
+    """csv by suffix; for JSON, the first element (of ``items`` when already read) says which tool wrote it."""
     if path.suffix.lower() in (".csv", ".tsv"):
         return "csv"
-    for _, item in json_items(path):
+    for _, item in items if items is not None else json_items(path):
         if isinstance(item, dict) and "fields" in item:
             return "argilla"
         if isinstance(item, dict) and "data" in item:
@@ -183,13 +183,17 @@ def detect_format(path: Path) -> str:
 def import_labels(
     export: str | os.PathLike[str], *, source_format: SourceFormat = "auto", id_prefix: str = ""
 ) -> ImportResult:
-    """Parse a tool's export into corpus records; problems are collected, not raised."""
+    """Parse a tool's export into corpus records; problems are collected, not raised. The file is read once."""
     path = Path(export)
     if not path.is_file():
         raise InputError(path, "no such file")
-    kind = detect_format(path) if source_format == "auto" else source_format
     result = ImportResult()
-    {"label-studio": _label_studio, "argilla": _argilla, "csv": _csv}[kind](path, id_prefix, result)
+    if source_format == "csv" or (source_format == "auto" and path.suffix.lower() in (".csv", ".tsv")):
+        _csv(path, id_prefix, result)
+        return result
+    items = list(json_items(path))
+    kind = detect_format(path, items) if source_format == "auto" else source_format
+    (_argilla if kind == "argilla" else _label_studio)(path, items, id_prefix, result)
     return result
 
 
