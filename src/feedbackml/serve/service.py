@@ -199,7 +199,10 @@ class Service:
         if not self.ready or self.draining or self.batcher is None:
             raise ApiError(ErrorType.not_ready, "not ready" if not self.draining else "draining")
         settings = self.settings
-        wait = self.throughput.seconds(self.queued_units) / settings.workers  # the queue drains N at a time
+        # Not divided by the workers: one worker may take a whole batch (up to FEEDBACKML_BATCH_MAX_SIZE comments,
+        # evidence ones scored in turn), so queued work is not sure to drain N at a time; counting it as one
+        # worker's keeps every admitted request inside its timeout.
+        wait = self.throughput.seconds(self.queued_units)
         retry = {"Retry-After": str(max(settings.retry_after_s, math.ceil(wait)))}
         if self.in_flight >= settings.max_in_flight:
             raise ApiError(ErrorType.overloaded, "too many requests in flight; retry shortly", headers=retry)
