@@ -71,7 +71,9 @@ def wait_ready(url: str, timeout: float = 120) -> None:
     raise SystemExit("server did not become ready")
 
 
-def run_locust(user: str, url: str, users: int, seconds: int, key: str, folder: Path) -> dict[str, float]:
+def run_locust(
+    user: str, url: str, users: int, seconds: int, key: str, folder: Path, rate: float = 0.0
+) -> dict[str, float]:
     prefix = folder / user
     subprocess.run(
         [
@@ -93,7 +95,7 @@ def run_locust(user: str, url: str, users: int, seconds: int, key: str, folder: 
             user,
         ],
         check=False,
-        env={**os.environ, "FEEDBACKML_LOADTEST_KEY": key},
+        env={**os.environ, "FEEDBACKML_LOADTEST_KEY": key, "FEEDBACKML_LOADTEST_RATE": str(rate)},
         capture_output=True,
         timeout=seconds + 60,
     )
@@ -114,7 +116,9 @@ def run_locust(user: str, url: str, users: int, seconds: int, key: str, folder: 
 
 
 def serve_and_load(args: argparse.Namespace, threads: int, workers: int) -> dict[str, dict[str, float]]:
-    """Start ``feedbackml serve`` with ``workers`` inference workers, run both scenarios, stop it."""
+    """Start ``feedbackml serve`` with ``workers`` inference workers, run the scenarios, stop it. HalfLoad paces
+    the single-comment users at half the rate SingleComment just saturated at: the latency a service sees when
+    it is sized with headroom."""
     key, port = secrets.token_hex(16), free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -133,10 +137,13 @@ def serve_and_load(args: argparse.Namespace, threads: int, workers: int) -> dict
     try:
         wait_ready(url)
         with tempfile.TemporaryDirectory() as folder:
-            return {
-                user: run_locust(user, url, users, args.seconds, key, Path(folder))
-                for user, users in (("SingleComment", args.users), ("Batch32", args.batch_users))
-            }
+            rows = {"SingleComment": run_locust("SingleComment", url, args.users, args.seconds, key, Path(folder))}
+            rate = rows["SingleComment"]["requests_per_s"] / 2 / args.users
+            rows["HalfLoad"] = run_locust("HalfLoad", url, args.users, args.seconds, key, Path(folder), rate)
+            rows["Batch32"] = run_locust("Batch32", url, args.batch_users, args.seconds, key, Path(folder))
+            for row in rows.values():
+                row["p99_over_p50"] = round(row["p99_ms"] / row["p50_ms"], 2) if row["p50_ms"] else 0.0
+            return rows
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -170,22 +177,27 @@ def main() -> None:
         "served": served,
     }
     print(f"in-process predict: {local['batch1']:.1f} comments/s (1 per call), {local['batch32']:.1f} (32 per call)")
-    print(f"{'scenario':<14}{'comments/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'failures':>10}{'served/in-process':>19}")
-    for user, baseline in (("SingleComment", local["batch1"]), ("Batch32", local["batch32"])):
-        row = served[user]
-        print(
-            f"{user:<14}{row['comments_per_s']:>12.1f}{row['p50_ms']:>9.0f}{row['p99_ms']:>9.0f}"
-            f"{row['failures']:>10.0f}{row['comments_per_s'] / baseline:>19.2f}"
-        )
+    print(
+        f"{'workers':<8}{'scenario':<14}{'comments/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'p99/p50':>9}{'failures':>10}"
+        f"{'served/in-process':>19}"
+    )
+    baselines = {"SingleComment": local["batch1"], "HalfLoad": local["batch1"], "Batch32": local["batch32"]}
+    for workers, rows in served_by_workers.items():
+        for user, row in rows.items():
+            print(
+                f"{workers:<8}{user:<14}{row['comments_per_s']:>12.1f}{row['p50_ms']:>9.0f}{row['p99_ms']:>9.0f}"
+                f"{row['p99_over_p50']:>9.2f}{row['failures']:>10.0f}{row['comments_per_s'] / baselines[user]:>19.2f}"
+            )
     for workers, rows in served_by_workers.items():
         for user, row in rows.items():
             if row["failures"]:
                 print(f"workers={workers} {user} failures: {row['failure_reasons']}")
     if len(served_by_workers) > 1:
-        print(f"{'workers':<9}" + "".join(f"{user + ' comments/s':>26}{'× ' + str(first):>8}" for user in served))
+        saturating = ("SingleComment", "Batch32")
+        print(f"{'workers':<9}" + "".join(f"{user + ' comments/s':>26}{'× ' + str(first):>8}" for user in saturating))
         for workers, rows in served_by_workers.items():
-            rates = {user: rows[user]["comments_per_s"] for user in served}
-            cells = "".join(f"{rates[u]:>26.1f}{rates[u] / served[u]['comments_per_s']:>8.2f}" for u in served)
+            rates = {user: rows[user]["comments_per_s"] for user in saturating}
+            cells = "".join(f"{rates[u]:>26.1f}{rates[u] / served[u]['comments_per_s']:>8.2f}" for u in saturating)
             print(f"{workers:<9}{cells}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -1,7 +1,8 @@
 """Load scenarios for the classify service (loopback only; run through serve/loadtest.py, which bounds time).
 
-SingleComment posts one comment per request, Batch32 posts 32; texts are drawn from the held-out test split.
-The key comes from FEEDBACKML_LOADTEST_KEY.
+SingleComment posts one comment per request as fast as it can, HalfLoad does the same paced at
+FEEDBACKML_LOADTEST_RATE requests/s per user (loadtest.py sets it to half the saturating rate), Batch32 posts 32;
+texts are drawn from the held-out test split. The key comes from FEEDBACKML_LOADTEST_KEY.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import random
 from pathlib import Path
 
-from locust import HttpUser, constant, task
+from locust import HttpUser, constant, constant_throughput, task
 
 TEXTS = [
     json.loads(line)["text"]
@@ -33,6 +34,10 @@ class SingleComment(HttpUser):
         ) as response:
             if response.status_code != 200:
                 response.failure(f"status {response.status_code}")
+
+
+class HalfLoad(SingleComment):
+    wait_time = constant_throughput(float(os.environ.get("FEEDBACKML_LOADTEST_RATE", "1")))
 
 
 class Batch32(HttpUser):

@@ -121,17 +121,6 @@ def test_layer_rates_decay_from_the_top(tiny_base: Path, tmp_path: Path) -> None
     assert sum(p.numel() for group in _parameter_groups(net, config) for p in group["params"]) == trainable
 
 
-def test_training_runs_on_an_accelerator_when_torch_sees_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-
-    from feedbackml.trainer import training_device
-
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert training_device().type == "cuda"
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert training_device().type == "cpu"
-
-
 def test_training_off_a_terminal_logs_progress_within_each_epoch(tiny_base: Path, tmp_path: Path) -> None:
     """serve --build logs the child's output: with no progress bar there, quarter-epoch lines say it moves."""
     from feedbackml.trainer import train

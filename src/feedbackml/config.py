@@ -45,6 +45,7 @@ class TrainConfig(BaseModel):
     out: Path = Path("models/default")
     seed: int = 13
     threads: int = Field(2, ge=1, description="torch intra-op threads; use 1 per worker on shared cores")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when torch sees it, else the CPU")
 
     # encoder
     base_model: str = "models/base"

@@ -24,6 +24,7 @@ from feedbackml.labels import CAUSES, SENTIMENTS
 from feedbackml.model import Classifier, EncoderClassifier, TfidfClassifier, publish_model
 from feedbackml.model.backends import TorchBackend
 from feedbackml.model.batching import pad_batch
+from feedbackml.model.devices import resolve_device
 
 Log = Callable[[str], None]
 BASELINE_NAME = "tfidf (jieba words + character 1-3-grams)"
@@ -204,7 +205,7 @@ def _train_encoder(
     from tqdm.auto import tqdm
 
     torch.set_num_threads(config.threads)
-    device = training_device()
+    device = torch.device(resolve_device(config.device))
     tokenizer, encoder, prefix, identity = _load_encoder(config.base_model)
     frozen = _freeze(encoder, config)
     from feedbackml.model.network import FeedbackNet
@@ -314,13 +315,6 @@ def _train_encoder(
     net.to("cpu").eval()  # the published folder and every runtime after training run on the CPU
     identity["best_epoch"] = best_epoch
     return classifier, epochs_run, identity
-
-
-def training_device() -> Any:
-    """An accelerator when torch sees one (training only; inference and export stay on the CPU), else the CPU."""
-    import torch
-
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _freeze(encoder: Any, config: TrainConfig) -> int:

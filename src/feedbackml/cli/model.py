@@ -39,12 +39,16 @@ Runtime = Annotated[
         "measured and recorded by 'feedbackml export' (torch when the folder has no export).",
     ),
 ]
+Device = Annotated[
+    str,
+    typer.Option("--device", help="auto (CUDA when torch sees it, else the CPU), cpu or cuda (torch, fp16)."),
+]
 
 
 DEFAULT_CONFIG = Path("training/default.yaml")
 
 
-def _load(path: Path, threads: int | None = None, runtime: str = "auto"):  # type: ignore[no-untyped-def]
+def _load(path: Path, threads: int | None = None, runtime: str = "auto", device: str = "auto"):  # type: ignore[no-untyped-def]
     from feedbackml.model import load_model
 
     if threads:
@@ -52,7 +56,7 @@ def _load(path: Path, threads: int | None = None, runtime: str = "auto"):  # typ
 
         torch.set_num_threads(threads)
     try:
-        return load_model(path, runtime=runtime, threads=threads)
+        return load_model(path, runtime=runtime, threads=threads, device=device)
     except (ModelFolderError, ValueError) as error:
         fail(str(error))
 
@@ -122,6 +126,7 @@ def evaluate_command(
     encoding: Encoding = "auto",
     sheet: Sheet = None,
     runtime: Runtime = "auto",
+    device: Device = "auto",
     mlflow: Annotated[
         str | None, typer.Option("--mlflow", help="Log the figures and report files to this MLflow folder or URI.")
     ] = None,
@@ -135,7 +140,7 @@ def evaluate_command(
 
         with user_errors():
             require_mlflow()  # before the work, not after it
-    classifier = _load(model, threads, runtime)
+    classifier = _load(model, threads, runtime, device)
     with user_errors():
         columns = make_columns(text_col, id_col, barriers_col, sentiment_col, "source", "department")
         records = load_labelled([str(p) for p in data], columns, **read_options(encoding, sheet, 1))
@@ -201,13 +206,14 @@ def predict_command(
     ] = False,
     threads: Threads = None,
     runtime: Runtime = "auto",
+    device: Device = "auto",
 ) -> None:
     """Classify comments given on the command line (or on stdin with '-') and show probabilities and evidence."""
     if texts == ["-"]:
         texts = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
         if not texts:
             fail("no comments on standard input (expected one comment per line)")
-    classifier = _load(model, threads, runtime)
+    classifier = _load(model, threads, runtime, device)
     for number, (text, prediction) in enumerate(
         zip(texts, classifier.predict(list(texts), evidence=evidence), strict=True), start=1
     ):

@@ -43,6 +43,9 @@ def score_command(
     runtime: Annotated[
         str | None, typer.Option("--runtime", help="torch, onnx or onnx-int8 (default: the model folder's choice).")
     ] = None,
+    device: Annotated[
+        str, typer.Option("--device", help="auto (CUDA when torch sees it, else the CPU), cpu or cuda (torch, fp16).")
+    ] = "auto",
     engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data, one model per worker).")] = "local",
     workers: Annotated[
         int | None,
@@ -114,6 +117,7 @@ def score_command(
         evidence=evidence,
         evidence_sample=evidence_sample,
         runtime=runtime,
+        device=device,
         chunk_rows=chunk_rows,
         encoding=resolve_encoding(input, encoding),
         sheet=sheet,

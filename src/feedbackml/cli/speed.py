@@ -40,6 +40,19 @@ def export_command(
     typer.echo(f"default runtime: {record['default']} (recorded in {model / 'config.json'})")
 
 
+def worker_counts(text: str | None) -> list[int] | None:
+    """``1,4,16`` as a list; a clear error for anything else."""
+    if text is None:
+        return None
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter(f"expected worker counts such as 1,4,16, got {text!r}", param_hint="--workers")
+    return counts
+
+
 def bench_command(
     model: Annotated[Path, typer.Option("--model", help="An exported encoder model folder.")] = Path("models/default"),
     data: Annotated[Path, typer.Option("--data", help="Labelled comments to time and score.")] = Path(
@@ -52,14 +65,26 @@ def bench_command(
         int | None, typer.Option("--evidence-rows", min=1, help="Comments timed with evidence (default 48).")
     ] = None,
     threads: Threads = 1,
+    workers: Annotated[
+        str | None,
+        typer.Option("--workers", help="Worker counts to time, e.g. 1,4,16 (default 1, 2, 4, … up to the cores)."),
+    ] = None,
 ) -> None:
     """Time torch fp32, ONNX fp32 and ONNX int8 on the same comments (batch 1 and 32, with and without evidence)
-    against this machine's GEMM ceiling, and score each runtime's macro-F1."""
+    against this machine's GEMM ceiling and plain transformers, score each runtime's macro-F1, and time the
+    default runtime on 1, 2, … worker processes."""
     from feedbackml.bench import format_bench, run_bench
 
     with user_errors():
         result = run_bench(
-            model, data, quick=quick, rows=rows, evidence_rows=evidence_rows, threads=threads, log=typer.echo
+            model,
+            data,
+            quick=quick,
+            rows=rows,
+            evidence_rows=evidence_rows,
+            threads=threads,
+            workers=worker_counts(workers),
+            log=typer.echo,
         )
     typer.echo(format_bench(result))
     if json_out:

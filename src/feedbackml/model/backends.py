@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from feedbackml.artifacts import ModelFolderError
+from feedbackml.model.devices import DeviceError
 
 RUNTIMES = ("torch", "onnx", "onnx-int8")
 AUTO_RUNTIME = "auto"
@@ -29,12 +30,12 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    """The trained network itself; the only backend that holds weights and can be saved or exported."""
+    """The trained network itself; the only backend that holds weights and can be saved or exported. On an
+    accelerator (or in fp16) its name says so: ``torch-cuda-fp16``."""
 
-    name = "torch"
-
-    def __init__(self, net: Any) -> None:
+    def __init__(self, net: Any, *, device: str = "cpu", precision: str = "fp32") -> None:
         self.net = net
+        self.name = "torch" if (device, precision) == ("cpu", "fp32") else f"torch-{device}-{precision}"
 
     def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Logits:
         import torch
@@ -75,12 +76,18 @@ def make_session(model: Path | bytes, threads: int = 1) -> Any:
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
-def load_backend(folder: Path, runtime: str, *, pooling: str, threads: int = 1) -> Backend:
-    """The backend ``runtime`` of an encoder model folder (already verified)."""
+def load_backend(
+    folder: Path, runtime: str, *, pooling: str, threads: int = 1, device: str = "cpu", precision: str = "fp32"
+) -> Backend:
+    """The backend ``runtime`` of an encoder model folder (already verified); torch on ``device`` (resolved:
+    cpu or cuda) in ``precision``."""
     if runtime == "torch":
         from feedbackml.model.network import FeedbackNet
 
-        return TorchBackend(FeedbackNet.load(folder, pooling=pooling))
+        net = FeedbackNet.load(folder, pooling=pooling).to(device)
+        return TorchBackend(net.half() if precision == "fp16" else net, device=device, precision=precision)
+    if device != "cpu":
+        raise DeviceError(f"runtime {runtime} runs on the CPU only; on {device} use runtime torch or auto")
     if runtime not in ONNX_FILES:
         raise ValueError(f"unknown runtime {runtime!r} (expected one of {AUTO_RUNTIME}, {', '.join(RUNTIMES)})")
     path = folder / ONNX_FILES[runtime]

@@ -147,7 +147,16 @@ class EncoderClassifier(Classifier):
         )
 
     @classmethod
-    def load(cls, folder: Path, config: dict[str, Any], *, runtime: str, threads: int = 1) -> EncoderClassifier:
+    def load(
+        cls,
+        folder: Path,
+        config: dict[str, Any],
+        *,
+        runtime: str,
+        threads: int = 1,
+        device: str = "cpu",
+        precision: str = "fp32",
+    ) -> EncoderClassifier:
         weight = float(config.get("companion_weight", 0.0))
         companion = None
         if weight:
@@ -156,7 +165,9 @@ class EncoderClassifier(Classifier):
             baseline = folder / BASELINE_FOLDER
             companion = TfidfClassifier.load(baseline, read_model_config(baseline))
         return cls(
-            load_backend(folder, runtime, pooling=str(config["pooling"]), threads=threads),
+            load_backend(
+                folder, runtime, pooling=str(config["pooling"]), threads=threads, device=device, precision=precision
+            ),
             load_tokenizer(folder),
             max_length=int(config["max_length"]),
             text_prefix=str(config.get("text_prefix", "")),

@@ -11,6 +11,7 @@ from feedbackml.artifacts import ModelFolderError, model_version, publishing, ve
 from feedbackml.model.backends import AUTO_RUNTIME, RUNTIMES
 from feedbackml.model.card import render_model_card
 from feedbackml.model.classifier import Classifier
+from feedbackml.model.devices import resolve_device, resolve_precision
 from feedbackml.model.encoder import EncoderClassifier
 from feedbackml.model.format import BASELINE_FOLDER, MODEL_CONFIG, read_model_config
 from feedbackml.model.tfidf import TfidfClassifier
@@ -20,19 +21,32 @@ MANIFEST_METADATA = ("created", "git_commit", "metrics", "data")
 
 
 def load_model(
-    folder: str | Path, *, verify: bool = True, runtime: str | None = None, threads: int | None = None
+    folder: str | Path,
+    *,
+    verify: bool = True,
+    runtime: str | None = None,
+    threads: int | None = None,
+    device: str = "auto",
+    precision: str | None = None,
 ) -> Classifier:
     """Load any model folder written by ``feedbackml train``, refusing it if the manifest does not match.
 
     ``runtime`` picks what runs an encoder: ``torch``, ``onnx``, ``onnx-int8``, or None/``auto`` for the default
     recorded in the folder's config.json when it was exported (torch when never exported). ``threads`` sets the
     ONNX Runtime session's intra-op threads (default 1: one per worker on shared cores); torch's threads are
-    process-wide and set where a worker starts."""
+    process-wide and set where a worker starts. ``device`` (``auto``, ``cpu``, ``cuda``; see ``devices``): on CUDA
+    an encoder runs in torch, fp16 unless ``precision`` is ``fp32``."""
     folder = Path(folder)
+    where = resolve_device(device)
+    chosen_precision = resolve_precision(where, precision)
     if runtime not in (None, AUTO_RUNTIME, *RUNTIMES):
         raise ValueError(f"unknown runtime {runtime!r} (expected one of {AUTO_RUNTIME}, {', '.join(RUNTIMES)})")
     manifest = verify_folder(folder) if verify else {}
-    model = _load_verified(folder, runtime=None if runtime == AUTO_RUNTIME else runtime, threads=threads or 1)
+    if runtime == AUTO_RUNTIME:
+        runtime = None
+    if runtime is None and (where, chosen_precision) != ("cpu", "fp32"):
+        runtime = "torch"  # the folder's default runtime is chosen for the CPU
+    model = _load_verified(folder, runtime=runtime, threads=threads or 1, device=where, precision=chosen_precision)
     model.version = model_version(manifest) if manifest else "unverified"
     model.manifest = {key: manifest.get(key) for key in MANIFEST_METADATA}
     return model
@@ -51,7 +65,9 @@ def load_baseline(folder: str | Path, *, verify: bool = True) -> Classifier | No
     return model
 
 
-def _load_verified(folder: Path, *, runtime: str | None, threads: int) -> Classifier:
+def _load_verified(
+    folder: Path, *, runtime: str | None, threads: int, device: str = "cpu", precision: str = "fp32"
+) -> Classifier:
     config = read_model_config(folder)
 
     if config["kind"] == "tfidf":
@@ -59,7 +75,7 @@ def _load_verified(folder: Path, *, runtime: str | None, threads: int) -> Classi
             raise ModelFolderError(f"{folder}: a tfidf model has no {runtime} runtime (expected auto or torch)")
         return TfidfClassifier.load(folder, config)
     chosen = runtime or config.get("runtimes", {}).get("default", "torch")
-    return EncoderClassifier.load(folder, config, runtime=chosen, threads=threads)
+    return EncoderClassifier.load(folder, config, runtime=chosen, threads=threads, device=device, precision=precision)
 
 
 def publish_model(

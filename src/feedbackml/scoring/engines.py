@@ -30,7 +30,7 @@ def load_for_scoring(options: ScoreOptions) -> Classifier:
     from feedbackml.model import load_model
 
     torch.set_num_threads(options.threads)
-    return load_model(options.model, runtime=options.runtime, threads=options.threads)
+    return load_model(options.model, runtime=options.runtime, threads=options.threads, device=options.device)
 
 
 def score_texts(model: Classifier, texts: list[str], evidence_for: list[bool]) -> list[Prediction]:

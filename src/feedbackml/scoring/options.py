@@ -53,6 +53,7 @@ class ScoreOptions:
     # (chosen by their position in the input) is enough for the report's evidence words.
     evidence_sample: float = DEFAULT_EVIDENCE_SAMPLE
     runtime: str | None = None
+    device: str = "auto"  # see feedbackml.model.devices
     chunk_rows: int = 512
     encoding: str = "utf-8"
     sheet: str | None = None
@@ -86,6 +87,7 @@ class ScoreOptions:
             "evidence": self.evidence,
             "evidence_sample": self.evidence_sample,
             "runtime": self.runtime,
+            "device": self.device,
             "chunk_rows": self.chunk_rows,
             "encoding": self.encoding,
             "sheet": self.sheet,

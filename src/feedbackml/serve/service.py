@@ -69,7 +69,7 @@ def has_control(text: str) -> bool:
 def load_and_warm(settings: ServeSettings) -> Classifier:
     """Load from the configured local folder only (manifest verified) with the configured runtime, and score
     once so the first real request does not pay for lazy initialisation."""
-    model = load_model(settings.model_dir, runtime=settings.runtime, threads=settings.threads)
+    model = load_model(settings.model_dir, runtime=settings.runtime, threads=settings.threads, device=settings.device)
     model.predict([WARMUP_TEXT, "好"], evidence=True)
     return model
 

@@ -90,6 +90,11 @@ class ServeSettings(BaseSettings):
         "export' (the first of onnx-int8, onnx, torch within 0.5 point of torch's dev macro-F1; torch when never "
         "exported).",
     )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="Where torch runs: auto is CUDA when torch sees it (the encoder in torch, fp16), else the CPU; "
+        "cuda refuses to start without one.",
+    )
 
     @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod

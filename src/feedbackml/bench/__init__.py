@@ -1,10 +1,11 @@
 """``run_bench``: how fast each runtime scores the same comments on this machine, against its own compute ceiling.
 
 In one run, on the same comments: comments/s and latency for torch fp32, ONNX fp32 and ONNX int8, one comment
-per call and 32 per call, with and without evidence; the machine's own GEMM rate (fp32 and int8, encoder-like
-shapes, the same threads); FLOPs per comment from the encoder's shape and the real token counts; and the
-macro-F1 of each runtime on the labelled comments. The runtimes take turns on every chunk, so a neighbour's load
-on shared cores hits all of them alike: the ratios between runtimes are the claim, not the absolute rates.
+per call and 32 per call, with and without evidence, and for the plain-``transformers`` peer (``peer.py``) at 32
+per call; the machine's own GEMM rate (fp32 and int8, encoder-like shapes, the same threads); FLOPs per comment
+from the encoder's shape and the real token counts; the macro-F1 of each runtime on the labelled comments; and
+the folder's default runtime on 1, 2, … worker processes (``workers.py``). The runtimes take turns on every chunk,
+so a neighbour's load on shared cores hits all of them alike: the ratios are the claim, not the absolute rates.
 """
 
 from __future__ import annotations
@@ -18,111 +19,25 @@ from typing import Any
 
 import numpy as np
 
-from feedbackml.artifacts import read_json
+from feedbackml.bench.ceiling import encoder_flops, encoder_shape, gemm_rates
+from feedbackml.bench.peer import PlainTransformersPeer
+from feedbackml.bench.workers import default_worker_counts, worker_scaling
 from feedbackml.data.records import load_labelled
-from feedbackml.labels import BARRIERS, SENTIMENTS, label_arrays
+from feedbackml.labels import label_arrays
 from feedbackml.metrics import run_scores
 from feedbackml.model import RUNTIMES, Classifier, EncoderClassifier, Prediction, load_model
+from feedbackml.model.devices import PRECISIONS, device_report
 from feedbackml.text import normalize
 
 BATCH_SIZES = (1, 32)
 QUICK_ROWS, QUICK_EVIDENCE_ROWS = 16, 2
 EVIDENCE_ROWS = 48
+QUICK_WORKERS = [1, 2]
+PEER = PlainTransformersPeer.name
 Log = Callable[[str], None]
+Runner = Callable[[list[str]], list[Any]]
 
-
-# --- the compute ceiling ---------------------------------------------------------------------------------
-
-
-def encoder_shape(folder: Path) -> dict[str, int]:
-    config = read_json(folder / "encoder" / "config.json")
-    return {
-        key: int(config[key])
-        for key in ("num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads")
-    }
-
-
-def encoder_flops(tokens: int, shape: dict[str, int]) -> float:
-    """Multiply-adds ×2 of one forward over ``tokens`` tokens: per layer the Q, K, V and output projections
-    (4·2·L·H²), the feed-forward (2·2·L·H·I), and attention scores and weighted values (2·2·L²·H, summed over
-    heads); then the two heads. Embedding lookups, softmax, norms and pooling are a few percent and left out."""
-    length, hidden, inner = tokens, shape["hidden_size"], shape["intermediate_size"]
-    per_layer = 8 * length * hidden**2 + 4 * length * hidden * inner + 4 * length**2 * hidden
-    return float(shape["num_hidden_layers"] * per_layer + 2 * hidden * (len(BARRIERS) + len(SENTIMENTS)))
-
-
-def _gemm_shapes(shape: dict[str, int], rows: int) -> list[tuple[int, int, int]]:
-    """One encoder layer's projections for ``rows`` tokens: Q, K, V, output (H→H), then H→I and I→H."""
-    hidden, inner = shape["hidden_size"], shape["intermediate_size"]
-    return [(rows, hidden, hidden)] * 4 + [(rows, hidden, inner), (rows, inner, hidden)]
-
-
-def _rate(run: Callable[[], None], flops: float, min_seconds: float) -> float:
-    run()  # warm-up
-    repeats, started = 0, time.perf_counter()
-    while True:
-        run()
-        repeats += 1
-        elapsed = time.perf_counter() - started
-        if elapsed >= min_seconds:
-            return flops * repeats / elapsed
-
-
-def gemm_rates(shape: dict[str, int], *, threads: int, rows: int = 1024, min_seconds: float = 1.0) -> dict[str, Any]:
-    """GFLOP/s (GOP/s for int8) of one encoder layer's GEMMs on this machine with ``threads`` threads: torch
-    fp32, ONNX Runtime fp32 (MatMul) and ONNX Runtime int8 (MatMulInteger, the kernel of dynamic quantization)."""
-    import torch
-    from onnx import TensorProto, helper, numpy_helper
-
-    from feedbackml.model.backends import make_session
-
-    shapes = _gemm_shapes(shape, rows)
-    flops = float(sum(2 * m * k * n for m, k, n in shapes))
-    rng = np.random.default_rng(0)
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        pairs = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in shapes]
-
-        def run_torch() -> None:
-            with torch.inference_mode():
-                for a, b in pairs:
-                    torch.matmul(a, b)
-
-        torch_rate = _rate(run_torch, flops, min_seconds)
-    finally:
-        torch.set_num_threads(before)
-
-    def ort_rate(int8: bool) -> float:
-        nodes, inputs, weights, feeds = [], [], [], {}
-        for index, (m, k, n) in enumerate(shapes):
-            kind = TensorProto.UINT8 if int8 else TensorProto.FLOAT
-            inputs.append(helper.make_tensor_value_info(f"a{index}", kind, [m, k]))
-            if int8:
-                weight = rng.integers(-127, 128, (k, n), dtype=np.int8)
-                feeds[f"a{index}"] = rng.integers(0, 256, (m, k), dtype=np.uint8)
-            else:
-                weight = rng.standard_normal((k, n), dtype=np.float32)
-                feeds[f"a{index}"] = rng.standard_normal((m, k), dtype=np.float32)
-            weights.append(numpy_helper.from_array(weight, f"w{index}"))
-            nodes.append(
-                helper.make_node("MatMulInteger" if int8 else "MatMul", [f"a{index}", f"w{index}"], [f"y{index}"])
-            )
-        outputs = [
-            helper.make_tensor_value_info(f"y{i}", TensorProto.INT32 if int8 else TensorProto.FLOAT, None)
-            for i in range(len(shapes))
-        ]
-        graph = helper.make_graph(nodes, "gemm", inputs, outputs, weights)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        session = make_session(model.SerializeToString(), threads)
-        return _rate(lambda: session.run(None, feeds), flops, min_seconds)
-
-    return {
-        "shapes": [list(s) for s in shapes],
-        "torch_fp32_gflops": round(torch_rate / 1e9, 2),
-        "ort_fp32_gflops": round(ort_rate(False) / 1e9, 2),
-        "ort_int8_gops": round(ort_rate(True) / 1e9, 2),
-    }
+__all__ = ["encoder_flops", "format_bench", "run_bench"]
 
 
 # --- throughput -----------------------------------------------------------------------------------------------
@@ -132,19 +47,23 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q)) if values else 0.0
 
 
+def _predicting(model: Classifier, evidence: bool) -> Runner:
+    return lambda chunk: model.predict(chunk, evidence=evidence)
+
+
 def _timed(
-    models: dict[str, Classifier], texts: list[str], batch: int, evidence: bool
-) -> tuple[dict[str, list[float]], dict[str, list[Prediction]]]:
-    """Every runtime scores every chunk of ``batch`` comments, taking turns in a rotating order."""
-    seconds: dict[str, list[float]] = {name: [] for name in models}
-    outputs: dict[str, list[Prediction]] = {name: [] for name in models}
-    names = list(models)
+    runners: dict[str, Runner], texts: list[str], batch: int
+) -> tuple[dict[str, list[float]], dict[str, list[Any]]]:
+    """Every runner scores every chunk of ``batch`` comments, taking turns in a rotating order."""
+    seconds: dict[str, list[float]] = {name: [] for name in runners}
+    outputs: dict[str, list[Any]] = {name: [] for name in runners}
+    names = list(runners)
     for number, start in enumerate(range(0, len(texts), batch)):
         chunk = texts[start : start + batch]
         shift = number % len(names)
         for name in names[shift:] + names[:shift]:
             began = time.perf_counter()
-            predictions = models[name].predict(chunk, evidence=evidence)
+            predictions = runners[name](chunk)
             seconds[name].append(time.perf_counter() - began)
             outputs[name].extend(predictions)
     return seconds, outputs
@@ -166,10 +85,12 @@ def run_bench(
     rows: int | None = None,
     evidence_rows: int | None = None,
     threads: int = 1,
+    workers: list[int] | None = None,
     log: Log = print,
 ) -> dict[str, Any]:
     """Benchmark the three runtimes of an exported encoder folder on labelled comments (see the module doc).
-    ``quick``: 16 comments, 2 with evidence and a short GEMM timing (for tests)."""
+    ``quick``: 16 comments, 2 with evidence, a short GEMM timing and 1 and 2 workers (for tests). ``workers``: the
+    worker counts to time (default 1, 2, 4, … up to the number of cores)."""
     import torch
 
     folder = Path(folder)
@@ -184,11 +105,18 @@ def run_bench(
     models: dict[str, Classifier] = {"torch": load_model(folder, runtime="torch")}  # verifies the folder once
     for runtime in RUNTIMES[1:]:
         models[runtime] = load_model(folder, verify=False, runtime=runtime, threads=threads)
+    accelerator = device_report()
+    if accelerator["cuda"]:  # the encoder in torch on the GPU, fp32 and fp16: what fp16 costs in macro-F1 too
+        for precision in PRECISIONS[::-1]:
+            model = load_model(folder, verify=False, device="cuda", precision=precision)
+            models[model.runtime] = model
     reference = models["torch"]
     if not isinstance(reference, EncoderClassifier):
         raise ValueError(f"{folder}: bench needs an encoder model (expected kind encoder)")
+    peer = PlainTransformersPeer(folder)
     for model in models.values():
         model.predict(texts[:2], evidence=True)  # lazy initialisation is not part of any figure
+    peer(texts[:2])
 
     shape = encoder_shape(folder)
     pieces = reference.encode_pieces([normalize(t) for t in texts])[1]
@@ -204,7 +132,10 @@ def run_bench(
         subset = evidence_texts if evidence else texts
         for batch in BATCH_SIZES:
             log(f"timing batch {batch}{' with evidence' if evidence else ''} on {len(subset)} comments")
-            seconds, outputs = _timed(models, subset, batch, evidence)
+            runners = {name: _predicting(model, evidence) for name, model in models.items()}
+            if batch == max(BATCH_SIZES) and not evidence:
+                runners[PEER] = peer
+            seconds, outputs = _timed(runners, subset, batch)
             for runtime, times in seconds.items():
                 rate = len(subset) / sum(times)
                 row = {
@@ -216,12 +147,14 @@ def run_bench(
                     "latency_ms_p50": round(_percentile(times, 50) * 1000, 2),
                     "latency_ms_p99": round(_percentile(times, 99) * 1000, 2),
                     # evidence adds one forward per content word: its FLOPs are not the comment's, so no fraction
-                    "fp32_ceiling_fraction": None if evidence else round(rate * flops / ceiling, 4),
+                    "fp32_ceiling_fraction": None
+                    if evidence or "cuda" in runtime
+                    else round(rate * flops / ceiling, 4),
                 }
                 if runtime == "onnx-int8" and not evidence:
                     row["int8_ceiling_fraction"] = round(rate * flops / (gemm["ort_int8_gops"] * 1e9), 4)
                 runs.append(row)
-                if batch == max(BATCH_SIZES) and not evidence:
+                if batch == max(BATCH_SIZES) and not evidence and runtime in models:
                     quality[runtime] = _quality(outputs[runtime], gold_barriers, gold_sentiments)
 
     def rate_of(runtime: str, batch: int, evidence: bool) -> float:
@@ -233,25 +166,35 @@ def run_bench(
         f"{runtime}_vs_torch_batch{batch}{'_evidence' if evidence else ''}": round(
             rate_of(runtime, batch, evidence) / rate_of("torch", batch, evidence), 3
         )
-        for runtime in RUNTIMES[1:]
+        for runtime in list(models)[1:]
         for batch in BATCH_SIZES
         for evidence in (False, True)
     }
+    batch = max(BATCH_SIZES)
+    ratios |= {
+        f"{runtime}_vs_{PEER}_batch{batch}": round(rate_of(runtime, batch, False) / rate_of(PEER, batch, False), 3)
+        for runtime in models
+    }
     # what evidence multiplies the time by, on the very comments timed with evidence
-    plain = {batch: _timed(models, evidence_texts, batch, False)[0] for batch in BATCH_SIZES}
+    plain_runners = {name: _predicting(model, False) for name, model in models.items()}
+    plain = {batch: _timed(plain_runners, evidence_texts, batch)[0] for batch in BATCH_SIZES}
     evidence_cost = {
         f"{runtime}_batch{batch}": round(
             len(evidence_texts) / rate_of(runtime, batch, True) / sum(plain[batch][runtime]), 2
         )
-        for runtime in RUNTIMES
+        for runtime in models
         for batch in BATCH_SIZES
     }
+    counts = workers or (QUICK_WORKERS if quick else default_worker_counts())
+    default_runtime = load_model(folder, verify=False).runtime
+    log(f"timing {default_runtime} on {', '.join(map(str, counts))} worker process(es)")
+    scaling = worker_scaling(folder, texts, counts, runtime=default_runtime, batch=max(BATCH_SIZES))
     loss = {
         runtime: {
             key: round(quality["torch"][key] - quality[runtime][key], 4)
             for key in ("barriers_macro_f1", "sentiment_macro_f1")
         }
-        for runtime in RUNTIMES
+        for runtime in models
     }
     return {
         "model": str(folder),
@@ -260,6 +203,7 @@ def run_bench(
         "n": len(texts),
         "evidence_n": len(evidence_texts),
         "threads": threads,
+        "accelerator": accelerator,
         "machine": {
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
@@ -275,6 +219,7 @@ def run_bench(
         "evidence_cost": evidence_cost,
         "quality": quality,
         "f1_loss_vs_torch": loss,
+        "workers": {"runtime": default_runtime, "threads_each": 1, "batch": max(BATCH_SIZES), "runs": scaling},
     }
 
 
@@ -284,7 +229,12 @@ def format_bench(result: dict[str, Any]) -> str:
     lines = [
         f"model {result['model']} ({result['model_version']}), {result['n']} comments of {result['data']} "
         f"({result['evidence_n']} with evidence), {result['threads']} thread(s), {result['machine']['cpus']} CPUs, "
-        f"load {result['machine']['load_average_before']} → {result['machine']['load_average_after']}",
+        f"load {result['machine']['load_average_before']} → {result['machine']['load_average_after']}; "
+        + (
+            f"GPU {result['accelerator']['name']}"
+            if result["accelerator"]["cuda"]
+            else "no GPU (torch sees no CUDA device)"
+        ),
         f"{result['tokens_per_comment']} tokens and {result['gflops_per_comment']} GFLOP per comment; GEMM "
         f"ceiling: torch fp32 {gemm['torch_fp32_gflops']} GFLOP/s, ORT fp32 {gemm['ort_fp32_gflops']} GFLOP/s, "
         f"ORT int8 {gemm['ort_int8_gops']} GOP/s",
@@ -301,6 +251,12 @@ def format_bench(result: dict[str, Any]) -> str:
             f"{'-' if fraction is None else f'{fraction:.1%}':>15} {'-' if int8 is None else f'{int8:.1%}':>15}"
         )
     lines += ["", "speed vs torch fp32: " + ", ".join(f"{k} {v:.2f}×" for k, v in result["ratios"].items())]
+    scaling = result["workers"]
+    lines.append(f"{scaling['runtime']} on worker processes (1 thread each, batches of {scaling['batch']}):")
+    for row in scaling["runs"]:
+        lines.append(
+            f"  {row['workers']:>3} worker(s) {row['comments_per_s']:>9.1f} comments/s  ×{row['vs_first']:.2f}"
+        )
     lines.append("evidence costs (×time): " + ", ".join(f"{k} {v:.1f}" for k, v in result["evidence_cost"].items()))
     lines.append("macro-F1 (batch 32, all comments):")
     for runtime, row in result["quality"].items():
