@@ -75,7 +75,7 @@ def run_locust(
     user: str, url: str, users: int, seconds: int, key: str, folder: Path, rate: float = 0.0
 ) -> dict[str, float]:
     prefix = folder / user
-    subprocess.run(
+    completed = subprocess.run(
         [
             str(BIN / "locust"),
             "-f",
@@ -95,10 +95,13 @@ def run_locust(
             user,
         ],
         check=False,
-        env={**os.environ, "FEEDBACKML_LOADTEST_KEY": key, "FEEDBACKML_LOADTEST_RATE": str(rate)},
+        env={**os.environ, "FEEDBACKML_LOADTEST_KEY": key, "FEEDBACKML_LOADTEST_RATE": str(rate) if rate > 0 else ""},
         capture_output=True,
         timeout=seconds + 60,
+        text=True,
     )
+    if not Path(f"{prefix}_stats.csv").is_file():
+        raise SystemExit(f"locust ran no {user} scenario: {completed.stderr.strip()[-2000:]}")
     with Path(f"{prefix}_stats.csv").open(encoding="utf-8") as handle:
         row = next(r for r in csv.DictReader(handle) if r["Name"] != "Aggregated")
     per_request = 32 if user == "Batch32" else 1

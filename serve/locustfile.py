@@ -37,7 +37,7 @@ class SingleComment(HttpUser):
 
 
 class HalfLoad(SingleComment):
-    wait_time = constant_throughput(float(os.environ.get("FEEDBACKML_LOADTEST_RATE", "1")))
+    wait_time = constant_throughput(float(os.environ.get("FEEDBACKML_LOADTEST_RATE") or "1"))
 
 
 class Batch32(HttpUser):

@@ -141,3 +141,19 @@ def test_uncertainty_ranking_reports_the_queue_against_the_rest(
     ranking.main()
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{data}: 40 comments,") and "the 20% most uncertain" in line and "ROC AUC" in line
+
+
+def test_evidence_faithfulness_compares_each_method_with_exhaustive_occlusion(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "faithfulness.json"
+    data = Path(__file__).resolve().parents[1] / "data" / "labelled" / "test.jsonl"
+    argv = ["x", "--model", str(tiny_model), "--data", str(data), "--rows", "6", "--k", "1", "--json", str(out)]
+    monkeypatch.setattr("sys.argv", argv)
+    _script("evidence_faithfulness").main()
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert set(result) >= {"exhaustive", "coarse", "direct-1"}
+    assert result["exhaustive"]["same_top_word"] == 1.0 and result["exhaustive"]["top3_overlap"] == 1.0
+    for method in ("coarse", "direct-1"):
+        assert 0 <= result[method]["same_top_word"] <= 1 and result[method]["cost_vs_plain"] > 0
+        assert result[method]["pairs"] == result["exhaustive"]["pairs"] > 0

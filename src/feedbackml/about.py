@@ -185,7 +185,12 @@ class _Matcher:
                 for alias in (unit.name, *unit.aliases):
                     table[_key(alias)] = (unit.name, False)
         self.table = table
-        self.longest = max(map(len, table))
+        # the alias lengths to try at a position, longest first, by the character there: most characters start
+        # no alias, so a comment costs one lookup per character instead of one per character and length
+        lengths: dict[str, set[int]] = {}
+        for key in table:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self.lengths = {char: sorted(found, reverse=True) for char, found in lengths.items()}
 
     def scan(self, text: str) -> list[_Match]:
         """Non-overlapping longest matches, left to right, on lower-cased normalised text."""
@@ -193,7 +198,9 @@ class _Matcher:
         matches: list[_Match] = []
         position = 0
         while position < len(lowered):
-            for length in range(min(self.longest, len(lowered) - position), 0, -1):
+            for length in self.lengths.get(lowered[position], ()):
+                if position + length > len(lowered):
+                    continue
                 found = self.table.get(lowered[position : position + length])
                 if found and self._bounded(lowered, position, position + length):
                     end = position + length

@@ -58,3 +58,19 @@ def test_asking_for_cuda_without_one_is_a_clear_error(tiny_model: Path, monkeypa
     result = CliRunner().invoke(app, ["predict", "--model", str(tiny_model), "--device", "cuda", "太慢了"])
     assert result.exit_code == 1
     assert "sees no CUDA device" in result.output and "Traceback" not in result.output
+
+
+def test_serve_asked_for_cuda_without_one_stops_with_one_line(tiny_model: Path) -> None:
+    """FEEDBACKML_DEVICE=cuda on a machine without CUDA (as in CI): exit 1 and the reason, no traceback."""
+    from feedbackml.model.devices import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has CUDA")
+    result = CliRunner().invoke(
+        app, ["serve", "--model", str(tiny_model)], env={"FEEDBACKML_API_KEYS": "k", "FEEDBACKML_DEVICE": "cuda"}
+    )
+    assert result.exit_code == 1
+    output = result.output.strip()
+    assert (
+        output.startswith("error: cannot serve") and "sees no CUDA device" in output and len(output.splitlines()) == 1
+    )

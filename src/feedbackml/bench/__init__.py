@@ -239,14 +239,14 @@ def format_bench(result: dict[str, Any]) -> str:
         f"ceiling: torch fp32 {gemm['torch_fp32_gflops']} GFLOP/s, ORT fp32 {gemm['ort_fp32_gflops']} GFLOP/s, "
         f"ORT int8 {gemm['ort_int8_gops']} GOP/s",
         "",
-        f"{'runtime':<10} {'batch':>5} {'evidence':>8} {'comments/s':>11} {'p50 ms':>9} {'p99 ms':>9} "
+        f"{'runtime':<12} {'batch':>5} {'evidence':>8} {'comments/s':>11} {'p50 ms':>9} {'p99 ms':>9} "
         f"{'of fp32 ceiling':>15} {'of int8 ceiling':>15}",
     ]
     for row in result["runs"]:
         fraction = row["fp32_ceiling_fraction"]
         int8 = row.get("int8_ceiling_fraction")
         lines.append(
-            f"{row['runtime']:<10} {row['batch']:>5} {'yes' if row['evidence'] else 'no':>8} "
+            f"{row['runtime']:<12} {row['batch']:>5} {'yes' if row['evidence'] else 'no':>8} "
             f"{row['comments_per_s']:>11.1f} {row['latency_ms_p50']:>9.1f} {row['latency_ms_p99']:>9.1f} "
             f"{'-' if fraction is None else f'{fraction:.1%}':>15} {'-' if int8 is None else f'{int8:.1%}':>15}"
         )

@@ -39,11 +39,26 @@ class Prediction:
     uncertainty: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["barriers"] = list(self.barriers)
-        data["causes"] = list(self.causes)
-        data["evidence"] = [asdict(item) for item in self.evidence]
-        return data
+        """Plain JSON types, keys in field order (built by hand: ``asdict``'s deep copies cost more than the
+        rest of writing a scored row)."""
+        return {
+            "barriers": list(self.barriers),
+            "barrier_probs": dict(self.barrier_probs),
+            "sentiment": self.sentiment,
+            "sentiment_probs": dict(self.sentiment_probs),
+            "needs_review": self.needs_review,
+            "evidence": self.evidence_json(),
+            "split": self.split,
+            "causes": list(self.causes),
+            "cause_probs": dict(self.cause_probs),
+            "uncertainty": self.uncertainty,
+        }
+
+    def evidence_json(self) -> list[dict[str, Any]]:
+        return [
+            {"word": e.word, "start": e.start, "end": e.end, "label": e.label, "weight": e.weight}
+            for e in self.evidence
+        ]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Prediction:

@@ -23,14 +23,17 @@ class Engine(Protocol):
         ...
 
 
-def load_for_scoring(options: ScoreOptions) -> Classifier:
-    """The model of ``options`` with its runtime, torch set to ``options.threads`` (as on every Ray worker)."""
+def load_for_scoring(options: ScoreOptions, *, verify: bool = True) -> Classifier:
+    """The model of ``options`` with its runtime, torch set to ``options.threads`` (as on every Ray worker).
+    ``verify=False`` only where this machine's driver has just verified the same folder."""
     import torch
 
     from feedbackml.model import load_model
 
     torch.set_num_threads(options.threads)
-    return load_model(options.model, runtime=options.runtime, threads=options.threads, device=options.device)
+    return load_model(
+        options.model, verify=verify, runtime=options.runtime, threads=options.threads, device=options.device
+    )
 
 
 def score_texts(model: Classifier, texts: list[str], evidence_for: list[bool]) -> list[Prediction]:

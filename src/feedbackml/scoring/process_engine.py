@@ -28,7 +28,9 @@ _worker_model: Classifier | None = None
 
 def _start_worker(options: ScoreOptions) -> None:
     global _worker_model
-    _worker_model = load_for_scoring(options)
+    # the driver verified the folder's manifest in ``prepare``; hashing its files again in every worker would
+    # add seconds of start-up to each
+    _worker_model = load_for_scoring(options, verify=False)
 
 
 def _score_chunk(texts: list[str], evidence_for: list[bool]) -> list[dict[str, Any]]:

@@ -81,7 +81,7 @@ def added_values(
         values[f"p_{cause}"] = probability
     values["needs_review"] = prediction.needs_review
     values["uncertainty"] = prediction.uncertainty
-    values["evidence"] = json.dumps(prediction.to_json()["evidence"], ensure_ascii=False)
+    values["evidence"] = json.dumps(prediction.evidence_json(), ensure_ascii=False)
     return values
 
 
