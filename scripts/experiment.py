@@ -23,7 +23,8 @@ from feedbackml.config import load_config
 from feedbackml.data.records import load_labelled
 from feedbackml.evaluate import build_report
 from feedbackml.model import load_baseline, load_model
-from feedbackml.trainer import train, training_device
+from feedbackml.model.devices import resolve_device
+from feedbackml.trainer import train
 
 SETS = {"test": Path("data/labelled/test.jsonl"), "ood": Path("data/ood/test.jsonl")}
 
@@ -69,11 +70,9 @@ def main(argv: list[str]) -> int:
             config = config.model_copy(update={"data": config.data.model_copy(update={"train": [subset]})})
         started = time.perf_counter()
         result = train(config)
-        model = load_model(result.path)
+        # score where it trained (the CUDA card when there is one), in the precision it trained in
+        model = load_model(result.path, device=config.device, precision="fp32")
         baseline = load_baseline(result.path)
-        device = training_device()
-        if model.runtime == "torch":
-            model.backend.net.to(device)  # score where it trained: the CUDA card when there is one
         row: dict[str, Any] = {
             "name": args.name,
             "overrides": args.overrides,
@@ -83,7 +82,7 @@ def main(argv: list[str]) -> int:
             "epochs": result.epochs,
             "best_epoch": model.meta.get("base_model", {}).get("best_epoch"),
             "companion_weight": getattr(model, "companion_weight", 0.0),
-            "device": str(device),
+            "device": resolve_device(config.device),
             "dev": {
                 "barriers_macro_f1": result.dev_metrics["barriers"]["macro_f1"],
                 "sentiment_macro_f1": result.dev_metrics["sentiment"]["macro_f1"],
