@@ -284,3 +284,13 @@ def test_admission_counts_queued_work_as_one_workers_whatever_the_workers(tiny_m
             service.admit(1, units=2.0)
         service.queued_units = 5.0  # 5 + 2 fit
         service.admit(1, units=2.0)
+
+
+def test_the_guards_sit_on_uvicorns_httptools_protocol(tiny_model: Path) -> None:
+    """httptools is a dependency: the server parses HTTP in C, with the same guards as on h11."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from feedbackml.serve.server import Guards, server_config
+
+    protocol = server_config(_settings(tiny_model), create_app(_settings(tiny_model))).http
+    assert isinstance(protocol, type) and issubclass(protocol, Guards) and issubclass(protocol, HttpToolsProtocol)

@@ -1,7 +1,8 @@
-"""The HTTP server around the app: uvicorn's h11 protocol with the guards the app cannot give itself — a read
-deadline for request headers, a cap on open connections, protocol-level 400s in the one error shape with an
-X-Request-ID — and an access log that records paths without query strings. ``feedbackml serve`` and the live
-tests build the server here, so both run the same guards."""
+"""The HTTP server around the app: uvicorn's httptools protocol (h11 where httptools is not installed) with the
+guards the app cannot give itself — a read deadline for request headers, a cap on open connections,
+protocol-level 400s in the one error shape with an X-Request-ID — and an access log that records paths without
+query strings. httptools parses in C, leaving more of the cores to inference than h11's pure Python.
+``feedbackml serve`` and the live tests build the server here, so both run the same guards."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ REASONS = {400: "Bad Request", 408: "Request Timeout", 429: "Too Many Requests"}
 
 
 def raw_error(error_type: ErrorType, message: str, retry_after_s: int = 1) -> bytes:
-    """A whole HTTP/1.1 error response, one error body, closing: for answers given before h11 has a request."""
+    """A whole HTTP/1.1 error response, one error body, closing: for answers given before the parser has a request."""
     request_id = uuid.uuid4().hex[:16]
     status = STATUS[error_type]
     body = error_json(error_type, message, request_id)
@@ -38,9 +39,9 @@ def raw_error(error_type: ErrorType, message: str, retry_after_s: int = 1) -> by
     return head.encode() + body
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol plus a header deadline and a connection cap; bound to settings by
-    ``protocol_for``."""
+class Guards:
+    """A header deadline and a connection cap for either of uvicorn's HTTP/1.1 protocols (both keep ``cycle``,
+    ``connections``, ``transport`` and ``loop`` and call the hooks below); bound to settings by ``protocol_for``."""
 
     header_timeout_s: float = 10.0
     max_connections: int = 256
@@ -50,30 +51,35 @@ class GuardedH11Protocol(H11Protocol):
     _header_timer: asyncio.TimerHandle | None = None
     _awaited: object = None  # the cycle current when the deadline was armed; a new one means headers arrived
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    cycle: Any
+    connections: Any
+    transport: Any
+    loop: Any
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         if len(self.connections) > self.max_connections:
             self._refuse(ErrorType.overloaded, "too many open connections (FEEDBACKML_MAX_CONNECTIONS); retry", 429)
             return
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
+        super().data_received(data)  # type: ignore[misc]
         if self.cycle is not self._awaited:
             self._disarm()
 
     def on_response_complete(self) -> None:
         self._arm()  # the next request's headers are due from now (a pipelined one may already be in)
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         if self.cycle is not self._awaited or self.transport.is_closing():
             self._disarm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def send_400_response(self, msg: str) -> None:
-        """h11 could not parse the request: the one error shape with a request id, counted, and a close."""
+        """The parser could not read the request: the one error shape with a request id, counted, and a close."""
         self._refuse(ErrorType.malformed_request, "invalid HTTP request (expected HTTP/1.1)", 400)
 
     def _arm(self) -> None:
@@ -102,7 +108,16 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def protocol_for(settings: ServeSettings, metrics: Metrics | None) -> type[GuardedH11Protocol]:
+def http_protocol() -> type:
+    """uvicorn's httptools protocol when httptools is installed (a dependency), else its h11 protocol."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return H11Protocol
+    return HttpToolsProtocol
+
+
+def protocol_for(settings: ServeSettings, metrics: Metrics | None) -> type:
     """The protocol class uvicorn instantiates per connection, with this server's limits."""
     limits = {
         "header_timeout_s": settings.header_timeout_s,
@@ -110,7 +125,7 @@ def protocol_for(settings: ServeSettings, metrics: Metrics | None) -> type[Guard
         "retry_after_s": settings.retry_after_s,
         "metrics": metrics,
     }
-    return type("FeedbackmlH11Protocol", (GuardedH11Protocol,), limits)
+    return type("FeedbackmlProtocol", (Guards, http_protocol()), limits)
 
 
 class PathOnlyAccessLog(logging.Filter):
