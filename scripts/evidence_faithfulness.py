@@ -74,14 +74,17 @@ def direct_ranks(model: EncoderClassifier, text: str, words: list[Any], labels: 
     heads = [net.barrier_head, net.sentiment_head, net.cause_head]
     weights = [head.weight.detach().numpy() for head in heads]
     base = [head(torch.from_numpy(mean)[None]).detach().numpy()[0] for head in heads]
-    share = model.companion_weight if model.companion is not None else 0.0
-    variants = [normalize(text[: w.start] + text[w.end :]) for w in words]
-    other = model.companion.piece_logits(variants) if model.companion is not None else model.own_piece_logits(variants)
-    barrier = sigmoid((1 - share) * (base[0] - shift @ weights[0].T) + share * other.barriers)
-    tone = softmax(
-        (1 - share) * (base[1] - shift @ weights[1].T) + share * other.sentiment, model.calibration.temperature
-    )
-    cause = sigmoid((1 - share) * (base[2] - shift @ weights[2].T) + share * other.causes)
+    share, other = 0.0, None
+    if model.companion is not None:
+        share = model.companion_weight
+        other = model.companion.piece_logits([normalize(text[: w.start] + text[w.end :]) for w in words])
+
+    def blended(own: np.ndarray, part: str) -> np.ndarray:
+        return own if other is None else (1 - share) * own + share * getattr(other, part)
+
+    barrier = sigmoid(blended(base[0] - shift @ weights[0].T, "barriers"))
+    tone = softmax(blended(base[1] - shift @ weights[1].T, "sentiment"), model.calibration.temperature)
+    cause = sigmoid(blended(base[2] - shift @ weights[2].T, "causes"))
     drops = {label: probs.barriers[i, BARRIERS.index(label)] - barrier[:, BARRIERS.index(label)] for label in labels[0]}
     drops[labels[1]] = probs.sentiment[i, SENTIMENTS.index(labels[1])] - tone[:, SENTIMENTS.index(labels[1])]
     for code in codes:

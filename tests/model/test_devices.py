@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from feedbackml.cli import app
 from feedbackml.model import load_model
 from feedbackml.model.devices import DeviceError, resolve_device, resolve_precision
+from feedbackml.model.folder import default_runtime
 
 TEXTS = ["财务部报销审批要走五个签字，太慢了", "IT部不愿意配合我们上线新系统，每次都推给供应商。", "挺好的"]
 
@@ -39,6 +40,17 @@ def test_onnx_runtimes_refuse_an_accelerator(tiny_model: Path, monkeypatch: pyte
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     with pytest.raises(DeviceError, match="runtime onnx runs on the CPU only"):
         load_model(tiny_model, runtime="onnx", device="cuda")
+
+
+def test_an_onnx_runtime_asked_for_by_name_runs_on_the_cpu_under_auto(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a GPU machine ``--runtime onnx-int8`` (device left at auto) still works: auto means the CPU for it."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert load_model(tiny_model, runtime="onnx").runtime == "onnx"
+    assert default_runtime(tiny_model) == load_model(tiny_model, device="cpu").runtime
 
 
 def test_half_precision_torch_agrees_with_fp32(tiny_model: Path) -> None:

@@ -27,6 +27,7 @@ from feedbackml.labels import label_arrays
 from feedbackml.metrics import run_scores
 from feedbackml.model import RUNTIMES, Classifier, EncoderClassifier, Prediction, load_model
 from feedbackml.model.devices import PRECISIONS, device_report
+from feedbackml.model.folder import default_runtime as recorded_default
 from feedbackml.text import normalize
 
 BATCH_SIZES = (1, 32)
@@ -102,9 +103,9 @@ def run_bench(
     load_before = os.getloadavg()[0]
 
     torch.set_num_threads(threads)
-    models: dict[str, Classifier] = {"torch": load_model(folder, runtime="torch")}  # verifies the folder once
+    models: dict[str, Classifier] = {"torch": load_model(folder, runtime="torch", device="cpu")}  # verifies once
     for runtime in RUNTIMES[1:]:
-        models[runtime] = load_model(folder, verify=False, runtime=runtime, threads=threads)
+        models[runtime] = load_model(folder, verify=False, runtime=runtime, threads=threads, device="cpu")
     accelerator = device_report()
     if accelerator["cuda"]:  # the encoder in torch on the GPU, fp32 and fp16: what fp16 costs in macro-F1 too
         for precision in PRECISIONS[::-1]:
@@ -186,7 +187,7 @@ def run_bench(
         for batch in BATCH_SIZES
     }
     counts = workers or (QUICK_WORKERS if quick else default_worker_counts())
-    default_runtime = load_model(folder, verify=False).runtime
+    default_runtime = recorded_default(folder)
     log(f"timing {default_runtime} on {', '.join(map(str, counts))} worker process(es)")
     scaling = worker_scaling(folder, texts, counts, runtime=default_runtime, batch=max(BATCH_SIZES))
     loss = {

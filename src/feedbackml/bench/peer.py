@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from feedbackml.model.format import read_model_config
-
-ENCODER_DIR, TOKENIZER_DIR, HEADS_FILE = "encoder", "tokenizer", "heads.safetensors"
+from feedbackml.model.network import ENCODER_DIR, HEADS_FILE, TOKENIZER_DIR
 
 
 class PlainTransformersPeer:

@@ -32,7 +32,7 @@ def _start(folder: str, runtime: str | None, warm_text: str, ready: Any) -> None
     from feedbackml.model import load_model
 
     torch.set_num_threads(1)
-    _model = load_model(folder, verify=False, runtime=runtime, threads=1)
+    _model = load_model(folder, verify=False, runtime=runtime, threads=1, device="cpu")
     _model.predict([warm_text])
     ready.wait()  # no worker starts timing work before every worker has loaded its model
 

@@ -37,13 +37,14 @@ def load_model(
     process-wide and set where a worker starts. ``device`` (``auto``, ``cpu``, ``cuda``; see ``devices``): on CUDA
     an encoder runs in torch, fp16 unless ``precision`` is ``fp32``."""
     folder = Path(folder)
-    where = resolve_device(device)
-    chosen_precision = resolve_precision(where, precision)
     if runtime not in (None, AUTO_RUNTIME, *RUNTIMES):
         raise ValueError(f"unknown runtime {runtime!r} (expected one of {AUTO_RUNTIME}, {', '.join(RUNTIMES)})")
-    manifest = verify_folder(folder) if verify else {}
     if runtime == AUTO_RUNTIME:
         runtime = None
+    # an ONNX runtime asked for by name runs on the CPU: ``auto`` means the CPU for it, only ``cuda`` is refused
+    where = "cpu" if device == "auto" and runtime not in (None, "torch") else resolve_device(device)
+    chosen_precision = resolve_precision(where, precision)
+    manifest = verify_folder(folder) if verify else {}
     if runtime is None and (where, chosen_precision) != ("cpu", "fp32"):
         runtime = "torch"  # the folder's default runtime is chosen for the CPU
     model = _load_verified(folder, runtime=runtime, threads=threads or 1, device=where, precision=chosen_precision)
@@ -65,6 +66,15 @@ def load_baseline(folder: str | Path, *, verify: bool = True) -> Classifier | No
     return model
 
 
+def default_runtime(folder: str | Path) -> str:
+    """The CPU runtime an encoder folder's export recorded as its default (torch when never exported)."""
+    return _recorded_runtime(read_model_config(Path(folder)))
+
+
+def _recorded_runtime(config: dict[str, Any]) -> str:
+    return str(config.get("runtimes", {}).get("default", "torch"))
+
+
 def _load_verified(
     folder: Path, *, runtime: str | None, threads: int, device: str = "cpu", precision: str = "fp32"
 ) -> Classifier:
@@ -74,7 +84,7 @@ def _load_verified(
         if runtime not in (None, "torch"):
             raise ModelFolderError(f"{folder}: a tfidf model has no {runtime} runtime (expected auto or torch)")
         return TfidfClassifier.load(folder, config)
-    chosen = runtime or config.get("runtimes", {}).get("default", "torch")
+    chosen = runtime or _recorded_runtime(config)
     return EncoderClassifier.load(folder, config, runtime=chosen, threads=threads, device=device, precision=precision)
 
 
