@@ -46,6 +46,20 @@ def test_results_carry_about_without_the_writers_department(tiny_model: Path, mo
     assert "about" in schema["ItemResult"]["required"] and "department" in schema["Item"]["properties"]
 
 
+def test_about_is_the_same_on_the_event_loop_and_on_a_thread(tiny_model: Path, model: Any) -> None:
+    """Short requests run ``about`` inline, long ones on a thread (ABOUT_INLINE_CHARS); both give the same."""
+    from feedbackml.serve.service import ABOUT_INLINE_CHARS
+
+    long_text = TEXT + "。" + "流程还是太慢" * (ABOUT_INLINE_CHARS // 6)
+    assert len(TEXT) <= ABOUT_INLINE_CHARS < len(long_text) <= 4000
+    with TestClient(create_app(_settings(tiny_model), model=model)) as client:
+        short = _classify(client, {"id": "a", "text": TEXT}, {"id": "b", "text": TEXT, "department": "采购部"})
+        long = _classify(client, {"id": "a", "text": long_text}, {"id": "b", "text": TEXT, "department": "采购部"})
+    assert short.status_code == long.status_code == 200, long.text
+    assert [r["about"] for r in short.json()["results"]] == [["采购部", "财务部"], ["财务部"]]
+    assert [r["about"] for r in long.json()["results"]] == [["采购部", "财务部"], ["财务部"]]
+
+
 @pytest.mark.parametrize(
     ("department", "message"),
     [

@@ -7,6 +7,7 @@ safetensors, and the scikit-learn objects are rebuilt from them on load.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -75,14 +76,23 @@ class TfidfClassifier(Classifier):
 
     def piece_logits(self, texts: list[str]) -> PieceLogits:
         """Every text is one piece: TF-IDF takes any length."""
-        features = self.features(texts)
-        barrier = features @ self.barrier_weights.T + self.barrier_bias
-        sentiment = features @ self.sentiment_weights.T + self.sentiment_bias
+        products = np.asarray(self.features(texts) @ self._columns)
+        barrier = products[:, : len(BARRIERS)] + self.barrier_bias
+        sentiment = products[:, len(BARRIERS) : len(BARRIERS) + len(SENTIMENTS)] + self.sentiment_bias
         if self.cause_weights is None or self.cause_bias is None:
             causes = np.zeros((len(texts), 0))
         else:
-            causes = np.asarray(features @ self.cause_weights.T + self.cause_bias)
-        return PieceLogits([[text] for text in texts], np.asarray(barrier), np.asarray(sentiment), causes)
+            causes = products[:, len(BARRIERS) + len(SENTIMENTS) :] + self.cause_bias
+        return PieceLogits([[text] for text in texts], barrier, sentiment, causes)
+
+    @functools.cached_property
+    def _columns(self) -> np.ndarray:
+        """Every head's weights as the columns of one C-ordered matrix: one sparse product per call, and scipy
+        copies a transposed (Fortran-ordered) operand on every product."""
+        heads = [self.barrier_weights, self.sentiment_weights]
+        if self.cause_weights is not None and self.cause_bias is not None:
+            heads.append(self.cause_weights)
+        return np.ascontiguousarray(np.vstack(heads).T)
 
     @classmethod
     def fit(

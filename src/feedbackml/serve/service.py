@@ -30,6 +30,9 @@ WARMUP_TEXT = "采购部门总说与我无关,审批流程也太长了。"
 MAX_VERSION_RETRIES = 3  # reloads during one request before it gives up re-scoring on the newest model
 ZWJ = "\u200d"
 BLACK_FLAG = "\U0001f3f4"
+# Up to this many characters in a request, ``about`` runs on the event loop (about a millisecond); a hop to a
+# thread costs more than that, and single-comment requests are the common case. Longer requests take the hop.
+ABOUT_INLINE_CHARS = 1000
 
 
 def _is_emoji(char: str) -> bool:
@@ -270,7 +273,10 @@ class Service:
         scored = dict(zip(pending, await asyncio.gather(*pending.values()), strict=True))
         version = await self._one_version(scored, texts, evidence)
         departments = {index: body.items[index].department for index in texts}
-        about = await asyncio.get_running_loop().run_in_executor(None, about_all, texts, departments, org)
+        if sum(map(len, texts.values())) <= ABOUT_INLINE_CHARS:
+            about = about_all(texts, departments, org)
+        else:
+            about = await asyncio.get_running_loop().run_in_executor(None, about_all, texts, departments, org)
         self.metrics.items.inc(len(scored))
         for index, (_, prediction) in scored.items():
             item_id = body.items[index].id
