@@ -82,6 +82,20 @@ def test_xlsx_with_title_row_and_merged_header(tmp_path: Path) -> None:
     assert read_header(path, header_row=2) == ["编号", "部门", "评论内容"]
 
 
+def test_xlsx_dates_read_as_the_sheet_shows_them(tmp_path: Path) -> None:
+    """A date cell is a day (openpyxl hands it over as midnight); a timestamp keeps its time."""
+    import datetime as dt
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["id", "wave", "sent", "text"])
+    sheet.append([1, dt.date(2024, 12, 31), dt.datetime(2024, 12, 31, 9, 30), "审批太慢"])
+    path = tmp_path / "survey.xlsx"
+    workbook.save(path)
+    (row,) = iter_rows(path)
+    assert row.data == {"id": "1", "wave": "2024-12-31", "sent": "2024-12-31T09:30:00", "text": "审批太慢"}
+
+
 def test_parquet_streams_rows(tmp_path: Path) -> None:
     path = tmp_path / "d.parquet"
     pq.write_table(pa.table({"id": ["a", "b"], "text": ["一", "二"]}), path)

@@ -47,6 +47,29 @@ def test_killed_and_rerun_gives_a_byte_identical_file(tiny_model: Path, tmp_path
     assert not partial.exists()
 
 
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_resume_and_the_rerun_finishes(tiny_model: Path, tmp_path: Path) -> None:
+    source = _survey(tmp_path / "survey.csv", rows=60)
+    out = tmp_path / "scored.csv"
+    process = subprocess.Popen(
+        _command(source, out, tiny_model), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    partial = tmp_path / "scored.csv.partial"
+    deadline = time.monotonic() + 120
+    while len(list(partial.glob("chunk-*"))) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "finished before it could be interrupted; use more rows"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == (
+        f"error: interrupted; run the same command again to resume ({partial} keeps the finished chunks)"
+    )
+    assert "Traceback" not in stderr and not out.exists()
+    rerun = subprocess.run(_command(source, out, tiny_model), check=True, capture_output=True, text=True)
+    assert "chunks from the checkpoint" in rerun.stdout and not partial.exists()
+
+
 def test_bad_inputs_exit_1_with_one_clear_line(tiny_model: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     source = _survey(tmp_path / "survey.csv", rows=4)

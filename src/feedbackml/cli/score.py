@@ -147,6 +147,16 @@ def score_command(
                 )
         except ModelFolderError as error:
             fail(str(error))
+        except KeyboardInterrupt:
+            from feedbackml.scoring import partial_folder
+
+            kept = partial_folder(out)
+            fail(
+                f"interrupted; run the same command again to resume ({kept} keeps the finished chunks)"
+                if kept.exists()
+                else "interrupted before any chunk was finished; nothing was written",
+                code=130,
+            )
     if as_json:
         typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:
