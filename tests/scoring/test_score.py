@@ -156,6 +156,18 @@ def test_parquet_output_keeps_input_types(tmp_path: Path, tiny_model: Path, mode
     assert table.column("needs_review").type == pa.bool_()
 
 
+def test_a_header_name_with_an_invisible_character_is_shown_escaped(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
+    """A header cell 'comment' + a zero-width space must not look like the 'comment' asked for (blanks such as
+    NBSP are stripped from header names already)."""
+    source = tmp_path / "survey.csv"
+    source.write_text("id,comment\u200b,dept\u00a0\n1,审批太慢,IT\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        score(_options(tmp_path, tiny_model, source), engine=LocalEngine(model))
+    assert str(raised.value).endswith(
+        "has no column 'comment' (--text-col; the file has: 'id', 'comment\\u200b', 'dept')"
+    )
+
+
 def test_clear_errors_for_bad_inputs(tmp_path: Path, tiny_model: Path, model) -> None:  # type: ignore[no-untyped-def]
     source = _survey(tmp_path / "survey.csv", rows=4)
     with pytest.raises(InputError, match=r"survey.csv: has no column 'text' \(--text-col"):

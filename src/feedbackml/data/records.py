@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from feedbackml.io import InputError, Row, describe_columns, iter_rows, read_header
+from feedbackml.io import InputError, Row, describe_columns, iter_rows, read_header, shown_name
 from feedbackml.labels import (
     BARRIER_OF_CAUSE,
     BARRIERS,
@@ -247,8 +247,8 @@ def check_columns(path: str | os.PathLike[str], columns: Columns, **read_options
         if name not in header:
             raise InputError(
                 path,
-                f"missing column '{name}' (expected it to hold the {role}; use --{role}-col to name another "
-                f"column; {describe_columns(path, header)})",
+                f"missing column '{shown_name(name)}' (expected it to hold the {role}; use --{role}-col to name "
+                f"another column; {describe_columns(path, header)})",
             )
 
 

@@ -24,6 +24,7 @@ from feedbackml.io.core import (
     describe_columns,
     file_format,
     open_text,
+    shown_name,
     sniff_encoding,
 )
 from feedbackml.io.jsonl import iter_jsonl
@@ -97,6 +98,7 @@ __all__ = [
     "open_parquet",
     "read_header",
     "sheets_with_column",
+    "shown_name",
     "sniff_encoding",
     "spreadsheet_safe",
     "sweep_temporaries",

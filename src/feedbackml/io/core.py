@@ -63,10 +63,16 @@ def file_format(path: str | os.PathLike[str]) -> str:
     return _FORMATS[suffix]
 
 
+def shown_name(name: str) -> str:
+    """A column name as a message shows it: characters that print as nothing or as a blank (CR, NBSP, zero-width
+    space) escaped, so a header cell 'comment\\r' does not look like the 'comment' that was asked for."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in name)
+
+
 def describe_columns(path: str | os.PathLike[str], header: list[str]) -> str:
     """A safe description of a header for error messages: names only if they look like names."""
     if header and all(len(name) <= MAX_LISTED_HEADER for name in header):
-        return "the file has: " + ", ".join(f"'{name}'" for name in header)
+        return "the file has: " + ", ".join(f"'{shown_name(name)}'" for name in header)
     return f"the file's first row has {len(header)} cells that do not look like column names"
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from feedbackml.io import InputError, Row, describe_columns, file_format, iter_rows, read_header
+from feedbackml.io import InputError, Row, describe_columns, file_format, iter_rows, read_header, shown_name
 from feedbackml.labels import BARRIER_OF_CAUSE, BARRIERS, CAUSES, SENTIMENTS
 from feedbackml.report.samples import Pool, Sample, clean, dedup_key, offer, spread_rank, uncertainty
 from feedbackml.report.tally import EXPECTED, Scored, Tally, total
@@ -98,7 +98,7 @@ def check_columns(
 
 
 def _missing_message(missing: list[str], described: str) -> str:
-    names = ", ".join(f"'{name}'" for name in missing)
+    names = ", ".join(f"'{shown_name(name)}'" for name in missing)
     return f"has no column {names} (expected the output of 'feedbackml score' with the columns you named; {described})"
 
 

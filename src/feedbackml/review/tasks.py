@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import quoteattr
 
-from feedbackml.io import InputError, Row, atomic_path, iter_rows, read_header
+from feedbackml.io import InputError, Row, atomic_path, iter_rows, read_header, shown_name
 from feedbackml.labels import BARRIER_NAMES_ZH, BARRIERS, CAUSE_NAMES_ZH, CAUSES, SENTIMENT_NAMES_ZH, SENTIMENTS
 from feedbackml.text import redact
 
@@ -78,7 +78,7 @@ def read_candidates(
             if column not in header:
                 raise InputError(
                     path,
-                    f"has no column '{column}' (expected a file written by 'feedbackml score'; --text-col "
+                    f"has no column '{shown_name(column)}' (expected a file written by 'feedbackml score'; --text-col "
                     "names the comment column)",
                 )
     found = []

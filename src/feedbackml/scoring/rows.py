@@ -18,6 +18,7 @@ from feedbackml.io import (
     open_parquet,
     read_header,
     sheets_with_column,
+    shown_name,
 )
 from feedbackml.labels import BARRIERS, SENTIMENTS
 from feedbackml.model import Prediction
@@ -127,9 +128,8 @@ def check_columns(options: ScoreOptions, header: list[str]) -> None:
                 sheets = sheets_with_column(options.input, column, options.header_row)
                 if sheets and len(sheets[0]) <= 31 and sheets[0].isprintable():
                     hint = f"; sheet '{sheets[0]}' has it: add --sheet '{sheets[0]}'"
-            raise InputError(
-                options.input, f"has no column '{column}' ({flag}; {describe_columns(options.input, header)}{hint})"
-            )
+            described = describe_columns(options.input, header)
+            raise InputError(options.input, f"has no column '{shown_name(column)}' ({flag}; {described}{hint})")
     if clash := sorted(set(header) & set(ADDED_COLUMNS)):
         raise InputError(
             options.input,
