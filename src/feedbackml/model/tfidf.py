@@ -79,20 +79,17 @@ class TfidfClassifier(Classifier):
         products = np.asarray(self.features(texts) @ self._columns)
         barrier = products[:, : len(BARRIERS)] + self.barrier_bias
         sentiment = products[:, len(BARRIERS) : len(BARRIERS) + len(SENTIMENTS)] + self.sentiment_bias
-        if self.cause_weights is None or self.cause_bias is None:
-            causes = np.zeros((len(texts), 0))
-        else:
-            causes = products[:, len(BARRIERS) + len(SENTIMENTS) :] + self.cause_bias
+        causes = products[:, len(BARRIERS) + len(SENTIMENTS) :]  # no columns when the model has no cause head
+        if self.cause_bias is not None:
+            causes = causes + self.cause_bias
         return PieceLogits([[text] for text in texts], barrier, sentiment, causes)
 
     @functools.cached_property
     def _columns(self) -> np.ndarray:
         """Every head's weights as the columns of one C-ordered matrix: one sparse product per call, and scipy
         copies a transposed (Fortran-ordered) operand on every product."""
-        heads = [self.barrier_weights, self.sentiment_weights]
-        if self.cause_weights is not None and self.cause_bias is not None:
-            heads.append(self.cause_weights)
-        return np.ascontiguousarray(np.vstack(heads).T)
+        heads = [self.barrier_weights, self.sentiment_weights, self.cause_weights]
+        return np.ascontiguousarray(np.vstack([head for head in heads if head is not None]).T)
 
     @classmethod
     def fit(
