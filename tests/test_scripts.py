@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 import yaml
 
@@ -157,3 +158,40 @@ def test_evidence_faithfulness_compares_each_method_with_exhaustive_occlusion(
     for method in ("coarse", "direct-1"):
         assert 0 <= result[method]["same_top_word"] <= 1 and result[method]["cost_vs_plain"] > 0
         assert result[method]["pairs"] == result["exhaustive"]["pairs"] > 0
+
+
+def test_the_evidence_ranker_study_scores_every_ranker_against_exhaustive_occlusion(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    study = _script("evidence_ranker_study")
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, rows in (("train", 24), ("dev", 12), ("test", 12)):
+        corpus_subset(data, split, rows)
+    out = tmp_path / "study.json"
+    arguments = ["--model", str(tiny_model), "--data", str(data), "--work", str(tmp_path / "work"), "--epochs", "1"]
+    study.main([*arguments, "--finetune-epochs", "1", "--json", str(out)])
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["comments"]["train"] > 0 and result["comments"]["test"] > 0
+    for ranker in ("companion", "direct", "mlp", "finetuned", "oracle"):
+        for budget, cell in result[f"{ranker}/test"].items():
+            assert cell["pairs"] > 0
+            assert cell["words_occluded"] <= int(budget)
+            low, high = cell["same_top_word_ci95"]
+            assert 0 <= low <= cell["same_top_word"] <= high <= 1
+    assert result["union_of_true_top3_words"]["test"] > 0
+    # the companion's change, recovered from what step 1 stored, and the encoder's exact change give back every
+    # deletion's probabilities: the oracle is exact, and any ranker is judged on the encoder's part alone
+    from feedbackml.model import load_model
+
+    model = load_model(tiny_model, runtime="onnx-int8", threads=1)
+    weight, temperature = float(model.companion_weight), float(model.calibration.temperature)
+    assert weight > 0
+    records = study.load_split(tmp_path / "work", "test", 2, temperature, weight)
+    for record in records:
+        exact = record["own_v"] - record["own_b"][None]
+        assert np.allclose(study.guessed(record, exact, model.calibration, weight), record["var_p"], atol=1e-4)
+    ignoring_the_encoder = [
+        np.abs(study.guessed(r, 0 * r["own_v"], model.calibration, weight) - r["var_p"]).max() for r in records
+    ]
+    assert max(ignoring_the_encoder) > 1e-3
