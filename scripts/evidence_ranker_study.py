@@ -99,6 +99,19 @@ def targets(model_dir: Path, data: Path, shard: int, shards: int, out: Path, lim
 # --- step 2: features of one base pass ------------------------------------------------------------------------
 
 
+def word_tokens(model: Any, normalized: str, spans: list[tuple[int, int]]) -> tuple[list[int], list[list[int]]]:
+    """The token ids of a normalised comment and, for each word span, the positions of its tokens (specials
+    excluded); offsets line up because only comments that normalisation leaves as long as they were are studied."""
+    encoded = model.tokenizer(model.text_prefix + normalized, return_offsets_mapping=True)
+    offsets = np.array(encoded["offset_mapping"]) - len(model.text_prefix)
+    count = len(encoded["input_ids"])
+    groups = [
+        [k for k, (a, b) in enumerate(offsets) if b > a and a < end and b > start and 0 < k < count - 1]
+        for start, end in spans
+    ]
+    return encoded["input_ids"], groups
+
+
 def feature_graph(model_dir: Path, out: Path) -> None:
     """The folder's int8 graph with hidden states after its last layer, after two thirds and one third of its layers
     (4, 8 and 12 of e5-small) and the last attention as extra outputs."""
@@ -113,16 +126,14 @@ def feature_graph(model_dir: Path, out: Path) -> None:
     onnx.save(graph_model, str(out))
 
 
-def features(model_dir: Path, data: Path, graph: Path, out: Path, limit: int | None) -> None:
+def features(model: Any, model_dir: Path, data: Path, graph: Path, out: Path, limit: int | None) -> None:
     from safetensors.numpy import load_file
 
     from feedbackml.data.records import load_labelled
-    from feedbackml.model import load_model
     from feedbackml.model.backends import make_session
     from feedbackml.model.evidence import EVIDENCE_MAX_WORDS, _is_content
     from feedbackml.text import normalize, segment
 
-    model: Any = load_model(model_dir, runtime="onnx-int8", threads=1)
     session = make_session(graph, 1)
     heads = load_file(str(model_dir / "heads.safetensors"))
     weights = np.concatenate([heads[f"{h}_head.weight"] for h in ("barrier", "sentiment", "cause")])
@@ -133,22 +144,16 @@ def features(model_dir: Path, data: Path, graph: Path, out: Path, limit: int | N
         normalized = normalize(text)
         if len(normalized) != len(text) or not words:
             continue  # offsets would not line up; such comments fall back to exhaustive occlusion
-        encoded = model.tokenizer(model.text_prefix + normalized, return_offsets_mapping=True)
-        ids = np.array([encoded["input_ids"]], dtype=np.int64)
-        if ids.shape[1] > model.max_length:
+        token_ids, groups = word_tokens(model, normalized, [(w.start, w.end) for w in words])
+        ids = np.array([token_ids], dtype=np.int64)
+        if ids.shape[1] > model.max_length or not all(groups):
             continue
         *_, last, middle, early, attention = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
         last, middle, early, attention = last[0], middle[0], early[0], attention[0]
         count = ids.shape[1]
-        offsets = np.array(encoded["offset_mapping"]) - len(model.text_prefix)
         mean = last.mean(axis=0)
         rows = []
-        for word in words:
-            tokens = [
-                k for k, (a, b) in enumerate(offsets) if b > a and a < word.end and b > word.start and 0 < k < count - 1
-            ]
-            if not tokens:
-                break
+        for tokens in groups:
             without = (count * mean - last[tokens].sum(axis=0)) / (count - len(tokens))
             rows.append(
                 np.concatenate(
@@ -162,8 +167,7 @@ def features(model_dir: Path, data: Path, graph: Path, out: Path, limit: int | N
                     ]
                 )
             )
-        if len(rows) == len(words):
-            kept[i] = (np.stack(rows).astype(np.float32), mean.astype(np.float32))
+        kept[i] = (np.stack(rows).astype(np.float32), mean.astype(np.float32))
     np.savez_compressed(
         out,
         index=np.array(list(kept)),
@@ -177,9 +181,14 @@ def features(model_dir: Path, data: Path, graph: Path, out: Path, limit: int | N
 # --- step 3: rankers and their faithfulness --------------------------------------------------------------------
 
 
-def load_split(work: Path, split: str, shards: int, temperature: float, weight: float) -> list[dict[str, Any]]:
-    """Records with features and targets; the companion's logits of every deletion are recovered from the blended
-    probabilities and the encoder's own logits (sentiment up to a constant, which softmax ignores)."""
+def load_split(work: Path, data: Path, split: str, shards: int, model: Any) -> list[dict[str, Any]]:
+    """Records with their text, predicted label columns, features and targets; the companion's logits of every
+    deletion are recovered from the blended probabilities and the encoder's own logits (sentiment up to a
+    constant, which softmax ignores)."""
+    from feedbackml.data.records import load_labelled
+
+    texts = [record.text for record in load_labelled([data / f"{split}.jsonl"])]
+    weight, temperature = float(model.companion_weight), float(model.calibration.temperature)
     feats = np.load(work / f"features.{split}.npz")
     starts = np.concatenate([[0], np.cumsum(feats["counts"])])
     position = {int(i): k for k, i in enumerate(feats["index"])}
@@ -200,12 +209,15 @@ def load_split(work: Path, split: str, shards: int, temperature: float, weight: 
             if k is None or not raw["spans"] or np.isnan(own_variants).any() or np.isnan(raw["base_logits"]).any():
                 continue
             variant_probs = np.array(raw["variants"], dtype=np.float64)
+            base = np.array(raw["base"], dtype=np.float64)
             records.append(
                 {
                     "i": raw["i"],
+                    "text": texts[raw["i"]],
+                    "columns": predicted_columns(base[None], model.calibration),
                     "n": len(raw["spans"]),
                     "spans": raw["spans"],
-                    "base_p": np.array(raw["base"], dtype=np.float64),
+                    "base_p": base,
                     "var_p": variant_probs,
                     "own_b": np.array(raw["base_logits"], dtype=np.float64),
                     "own_v": own_variants,
@@ -255,7 +267,7 @@ def faithfulness(records: list[dict[str, Any]], changes: list[np.ndarray], model
         same, overlap, sizes, ranker_same = [], [], [], []
         for record, change in zip(records, changes, strict=True):
             base = record["base_p"][None]
-            columns = predicted_columns(base, calibration)
+            columns = record["columns"]
             predicted, exact = base - guessed(record, change, calibration, weight), base - record["var_p"]
             ranked = [list(np.argsort(-predicted[:, c], kind="stable")) for c in columns]
             candidates: set[int] = set(range(record["n"])) if record["n"] <= budget else set()
@@ -286,16 +298,14 @@ def faithfulness(records: list[dict[str, Any]], changes: list[np.ndarray], model
     return result
 
 
-def union_of_true_top3(records: list[dict[str, Any]], model: Any) -> float:
+def union_of_true_top3(records: list[dict[str, Any]]) -> float:
     """Mean words per comment in the union of each predicted label's exhaustive top 3: the fewest occlusions a
     method that verifies its candidates exactly needs for a top-3 overlap of 1."""
     sizes = []
     for record in records:
-        base = record["base_p"][None]
-        columns = predicted_columns(base, model.calibration)
-        exact = base - record["var_p"]
+        exact = record["base_p"][None] - record["var_p"]
         union: set[int] = set()
-        for column in columns:
+        for column in record["columns"]:
             union.update(int(k) for k in np.argsort(-exact[:, column], kind="stable")[:3] if exact[k, column] >= 0.01)
         sizes.append(len(union))
     return round(float(np.mean(sizes)), 2)
@@ -343,7 +353,7 @@ def fit_mlp(train: list[dict[str, Any]], epochs: int, seed: int) -> Any:
     return predict
 
 
-def fit_finetuned(model_dir: Path, texts: dict[str, list[str]], train: list[dict[str, Any]], epochs: int) -> Any:
+def fit_finetuned(model: Any, model_dir: Path, train: list[dict[str, Any]], epochs: int) -> Any:
     """A copy of the classifier's layers after ``TUNED_FROM`` (fine-tuned) over its frozen states there, with a head
     per word (its tokens' mean, the comment's mean, the base logits): the trainable first pass that the encoder's
     own representations allow without another full forward."""
@@ -352,28 +362,18 @@ def fit_finetuned(model_dir: Path, texts: dict[str, list[str]], train: list[dict
     import torch
     from torch import nn
 
-    from feedbackml.model import load_model
     from feedbackml.model.network import FeedbackNet
     from feedbackml.text import normalize
 
-    model: Any = load_model(model_dir, runtime="onnx-int8", threads=1)
     net = FeedbackNet.load(model_dir, pooling="mean").eval()
     torch.manual_seed(0)
 
-    def prepared(records: list[dict[str, Any]], split: str) -> list[tuple[torch.Tensor, list[list[int]]]]:
+    def prepared(records: list[dict[str, Any]]) -> list[tuple[torch.Tensor, list[list[int]]]]:
         items = []
         for record in records:
-            encoded = model.tokenizer(
-                model.text_prefix + normalize(texts[split][record["i"]]), return_offsets_mapping=True
-            )
-            offsets = np.array(encoded["offset_mapping"]) - len(model.text_prefix)
-            count = len(encoded["input_ids"])
-            groups = [
-                [k for k, (a, b) in enumerate(offsets) if b > a and a < end and b > start and 0 < k < count - 1]
-                for start, end in record["spans"]
-            ]
+            token_ids, groups = word_tokens(model, normalize(record["text"]), record["spans"])
             with torch.inference_mode():
-                ids = torch.tensor([encoded["input_ids"]])
+                ids = torch.tensor([token_ids])
                 states = net.prefix(ids, torch.ones_like(ids), tuned_from)[0].clone()
             items.append((states, groups))
         return items
@@ -401,7 +401,7 @@ def fit_finetuned(model_dir: Path, texts: dict[str, list[str]], train: list[dict
             outs.append(head(torch.cat([words, context, base], 1)))
         return outs
 
-    items = prepared(train, "train")
+    items = prepared(train)
     optimizer = torch.optim.AdamW(
         [{"params": layers.parameters(), "lr": 5e-5}, {"params": head.parameters(), "lr": 1e-3}], weight_decay=0.01
     )
@@ -421,9 +421,9 @@ def fit_finetuned(model_dir: Path, texts: dict[str, list[str]], train: list[dict
         print(f"fine-tuned ranker epoch {epoch + 1}/{epochs}", flush=True)
     layers.eval()
 
-    def predict(records: list[dict[str, Any]], split: str) -> list[np.ndarray]:
+    def predict(records: list[dict[str, Any]]) -> list[np.ndarray]:
         found = []
-        batch = prepared(records, split)
+        batch = prepared(records)
         with torch.inference_mode():
             for start in range(0, len(batch), 64):
                 chunk = list(range(start, min(start + 64, len(batch))))
@@ -482,21 +482,21 @@ def main(argv: list[str] | None = None) -> None:
         ]
         if any(child.wait() for child in children):
             raise SystemExit(f"step 1 failed on {split}")
-    graph = args.work / "features.int8.onnx"
-    if not graph.exists():
-        feature_graph(args.model, graph)
-    for split in SPLITS:
-        if not (args.work / f"features.{split}.npz").exists():
-            features(args.model, args.data / f"{split}.jsonl", graph, args.work / f"features.{split}.npz", args.limit)
-
     import torch
 
     from feedbackml.model import load_model
 
     torch.set_num_threads(1)
     model: Any = load_model(args.model, runtime="onnx-int8", threads=1)
-    weight, temperature = float(model.companion_weight), float(model.calibration.temperature)
-    loaded = {split: load_split(args.work, split, args.shards, temperature, weight) for split in SPLITS}
+    graph = args.work / "features.int8.onnx"
+    if not graph.exists():
+        feature_graph(args.model, graph)
+    for split in SPLITS:
+        out = args.work / f"features.{split}.npz"
+        if not out.exists():
+            features(model, args.model, args.data / f"{split}.jsonl", graph, out, args.limit)
+    weight = float(model.companion_weight)
+    loaded = {split: load_split(args.work, args.data, split, args.shards, model) for split in SPLITS}
     mlp = fit_mlp(loaded["train"], args.epochs, seed=0)
     rankers = {
         "companion": lambda records: [np.zeros((r["n"], COLUMNS)) for r in records],
@@ -505,12 +505,7 @@ def main(argv: list[str] | None = None) -> None:
         "oracle": lambda records: [r["own_v"] - r["own_b"][None] for r in records],  # exact: the bound of any ranker
     }
     if args.finetune_epochs:
-        from feedbackml.data.records import load_labelled
-
-        texts = {split: [r.text for r in load_labelled([args.data / f"{split}.jsonl"])] for split in SPLITS}
-        tuned = fit_finetuned(args.model, texts, loaded["train"], args.finetune_epochs)
-        split_of = {id(records): split for split, records in loaded.items()}
-        rankers["finetuned"] = lambda records: tuned(records, split_of[id(records)])
+        rankers["finetuned"] = fit_finetuned(model, args.model, loaded["train"], args.finetune_epochs)
     result: dict[str, Any] = {"model": str(args.model), "comments": {s: len(r) for s, r in loaded.items()}}
     for name, ranker in rankers.items():
         for split in ("dev", "test"):
@@ -523,7 +518,7 @@ def main(argv: list[str] | None = None) -> None:
                     for b, cell in row.items()
                 )
             )
-    result["union_of_true_top3_words"] = {split: union_of_true_top3(loaded[split], model) for split in ("dev", "test")}
+    result["union_of_true_top3_words"] = {split: union_of_true_top3(loaded[split]) for split in ("dev", "test")}
     print(f"words in the union of the labels' exhaustive top 3, per comment: {result['union_of_true_top3_words']}")
     result["seconds"] = round(time.perf_counter() - started, 1)
     if args.json:

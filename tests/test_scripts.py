@@ -185,9 +185,9 @@ def test_the_evidence_ranker_study_scores_every_ranker_against_exhaustive_occlus
     from feedbackml.model import load_model
 
     model = load_model(tiny_model, runtime="onnx-int8", threads=1)
-    weight, temperature = float(model.companion_weight), float(model.calibration.temperature)
+    weight = float(model.companion_weight)
     assert weight > 0
-    records = study.load_split(tmp_path / "work", "test", 2, temperature, weight)
+    records = study.load_split(tmp_path / "work", data, "test", 2, model)
     for record in records:
         exact = record["own_v"] - record["own_b"][None]
         assert np.allclose(study.guessed(record, exact, model.calibration, weight), record["var_p"], atol=1e-4)
